@@ -1,0 +1,42 @@
+"""Assembles one running brokerbot: settings, database, business rules, messages, pipeline."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from bot import config_files
+from bot.settings import Settings
+from crm_core.db import Database
+from crm_core.risk import RiskRules
+
+
+@dataclass
+class App:
+    settings: Settings = field(default_factory=Settings)
+
+    @cached_property
+    def db(self) -> Database:
+        return Database(self.settings.database_url, secret_key=self.settings.resolved_secret_key(),
+                        timezone=self.settings.timezone)
+
+    @cached_property
+    def risk_rules(self) -> RiskRules:
+        data = config_files.load("risk_rules.yaml", self.settings.config_dir)
+        return RiskRules.from_dict(data, where=data["__file__"])
+
+    @cached_property
+    def messages(self):
+        from bot.messages import Messages
+
+        return Messages.load(self.settings.config_dir)
+
+    def ready(self) -> "App":
+        """Validate rules and make sure the schema exists (upgrading an empty database)."""
+        self.risk_rules
+        self.messages
+        self.db.ensure_schema()
+        return self
+
+    def close(self) -> None:
+        if "db" in self.__dict__:
+            self.db.dispose()

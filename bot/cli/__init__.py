@@ -1,0 +1,56 @@
+"""The `brokerbot` command. Each sub-command lives in its own module and registers here."""
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from bot import logs
+from bot.config_files import ConfigFileError
+from crm_core.db import KeyMismatch, SchemaError
+from crm_core.risk import RiskRulesError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="brokerbot: chat assistant for futures and securities account managers.")
+
+log = logging.getLogger("brokerbot.cli")
+
+
+class CommandError(Exception):
+    """A failure to report to the user as one line, exit status 1."""
+
+
+# Exceptions whose message is already a sentence for the user.
+USER_ERRORS = (CommandError, SchemaError, KeyMismatch, ConfigFileError, RiskRulesError, FileNotFoundError)
+
+
+def _register() -> None:
+    from bot.cli import chat, db, demo, importing  # noqa: F401  (each adds its commands to `app`)
+
+
+def main() -> None:
+    _register()
+    cid = logs.new_correlation_id()
+    try:
+        app(standalone_mode=False)
+    except SystemExit:
+        raise
+    except typer.Abort:
+        sys.stderr.write("brokerbot: aborted\n")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # one line for the person, the traceback for the log
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        log.error("command failed", exc_info=True)
+        if isinstance(exc, USER_ERRORS):
+            sys.stderr.write(f"brokerbot: {exc}\n")
+        else:
+            sys.stderr.write(f"brokerbot: internal error ({type(exc).__name__}); details are in the log "
+                             f"under reference {cid}\n")
+        sys.exit(1)

@@ -1,0 +1,31 @@
+"""Helpers shared by the sub-commands: building the App, parsing --now."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot import logs
+from bot.app import App
+from bot.settings import Settings
+
+
+def make_app(settings: Settings | None = None, *, ensure_schema: bool = True) -> App:
+    app = App(settings or Settings())
+    logs.setup(app.settings.resolved_data_dir())
+    if ensure_schema:
+        app.ready()
+    return app
+
+
+def parse_now(value: str | None, tz) -> datetime:
+    """--now: ISO 8601 with an offset. Without it, the current time in the business time zone."""
+    from bot.cli import CommandError
+
+    if value is None:
+        return datetime.now(tz)
+    try:
+        now = datetime.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"--now {value!r} is not an ISO 8601 time such as 2026-11-18T09:30:00+08:00") from None
+    if now.tzinfo is None:
+        raise CommandError(f"--now {value!r} has no UTC offset; add one such as +08:00")
+    return now

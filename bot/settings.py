@@ -1,0 +1,91 @@
+"""Settings: BROKERBOT_* environment variables over an optional TOML file (SPEC section 3)."""
+from __future__ import annotations
+
+import os
+import stat
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import (BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict,
+                               TomlConfigSettingsSource)
+
+from crm_core.crypto import generate_key
+
+
+def _toml_file() -> Path | None:
+    named = os.environ.get("BROKERBOT_CONFIG")
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise FileNotFoundError(f"BROKERBOT_CONFIG names {named}, which is not a file")
+        return path
+    default = Path("brokerbot.toml")
+    return default if default.is_file() else None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BROKERBOT_", extra="ignore")
+
+    database_url: str = "sqlite:///./brokerbot.db"
+    timezone: str = "Asia/Shanghai"
+    config_dir: Path | None = None
+    # Where generated files (the personal-data key) live; default: beside the SQLite file.
+    data_dir: Path | None = None
+    secret_key: str | None = None
+    # Conversation context (pending choices, "他" = the last client) expires after this idle time.
+    context_idle_minutes: int = Field(default=30, ge=1)
+
+    wecom_corp_id: str | None = None
+    wecom_agent_id: str | None = None
+    wecom_secret: str | None = None
+    wecom_token: str | None = None
+    wecom_aes_key: str | None = None
+    wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    dingtalk_client_id: str | None = None
+    dingtalk_client_secret: str | None = None
+    dingtalk_robot_code: str | None = None
+    dingtalk_mode: str = "stream"
+    dingtalk_api_base: str = "https://api.dingtalk.com"
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_base: str = "https://slack.com/api/"
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_model: str | None = None
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings,
+                                   env_settings, dotenv_settings, file_secret_settings
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources = [init_settings, env_settings]
+        toml = _toml_file()
+        if toml is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+    @property
+    def context_idle(self) -> timedelta:
+        return timedelta(minutes=self.context_idle_minutes)
+
+    def resolved_data_dir(self) -> Path:
+        if self.data_dir is not None:
+            return self.data_dir
+        if self.database_url.startswith("sqlite:///") and ":memory:" not in self.database_url:
+            return Path(self.database_url.removeprefix("sqlite:///")).expanduser().resolve().parent
+        return Path.cwd()
+
+    def resolved_secret_key(self) -> str:
+        """BROKERBOT_SECRET_KEY, else the key file in the data folder, created on first run."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.resolved_data_dir() / "brokerbot.key"
+        if path.is_file():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = generate_key()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key + "\n")
+        return key

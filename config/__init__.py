@@ -1,0 +1,1 @@
+"""Default business rules (YAML). Installed as the `brokerbot_config` package."""

@@ -1,0 +1,17 @@
+"""Imports every model so that Base.metadata is complete (Alembic, tests)."""
+from crm_core.accounts import Account
+from crm_core.alerts import Alert
+from crm_core.approvals import ApprovalRequest
+from crm_core.audit import AuditEntry
+from crm_core.base import Base
+from crm_core.clients import Client, ClientTag
+from crm_core.conversations import Conversation
+from crm_core.db import Meta
+from crm_core.interactions import Interaction
+from crm_core.margin import MarginSnapshot, Position
+from crm_core.reminders import Reminder
+from crm_core.staff import Staff, Team
+
+__all__ = ["Account", "Alert", "ApprovalRequest", "AuditEntry", "Base", "Client", "ClientTag",
+           "Conversation", "Interaction", "MarginSnapshot", "Meta", "Position", "Reminder",
+           "Staff", "Team"]

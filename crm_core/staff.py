@@ -1,0 +1,65 @@
+"""Staff: account managers, supervisors, risk and compliance officers, admins."""
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import Boolean, Enum, ForeignKey, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from crm_core.base import Base, Timestamps
+
+
+class Role(str, enum.Enum):
+    manager = "manager"
+    supervisor = "supervisor"
+    risk = "risk"
+    compliance = "compliance"
+    admin = "admin"
+
+
+PLATFORMS = ("wecom", "dingtalk", "slack")
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Staff(Timestamps, Base):
+    __tablename__ = "staff"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=16))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    wecom_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    dingtalk_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    slack_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    notify_via: Mapped[str | None] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    team: Mapped[Team | None] = relationship(lazy="joined")
+    supervisor: Mapped["Staff | None"] = relationship(remote_side=[id])
+
+    @property
+    def team_name(self) -> str | None:
+        return self.team.name if self.team else None
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"<Staff {self.login} {self.role.value}>"
+
+
+def get_staff(*, session: Session, login: str) -> Staff | None:
+    return session.scalar(select(Staff).where(Staff.login == login))
+
+
+def staff_by_platform_id(*, session: Session, platform: str, user_id: str) -> Staff | None:
+    column = {"wecom": Staff.wecom_userid, "dingtalk": Staff.dingtalk_userid,
+              "slack": Staff.slack_user_id}[platform]
+    return session.scalar(select(Staff).where(column == user_id, Staff.active.is_(True)))
+
+
+def list_staff(*, session: Session) -> list[Staff]:
+    return list(session.scalars(select(Staff).order_by(Staff.id)))
