@@ -1,0 +1,16 @@
+"""Platform-neutral incoming messages. Adapters turn platform payloads into these."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class ChatEvent:
+    platform: str  # terminal | wecom | dingtalk | slack
+    message_id: str  # the platform's id; the dedupe key
+    user_id: str  # the platform's user id (terminal: the staff login)
+    text: str
+    received_at: datetime
+    chat_type: str = "direct"  # direct | group
+    chat_id: str | None = None

@@ -1,0 +1,154 @@
+"""One message through brokerbot, the same for every platform:
+
+    ChatEvent -> middleware (errors, database session, identity, conversation state)
+              -> recognise -> resolve the client (permission) -> handler -> Reply
+
+Middleware are functions `(ctx, next) -> Reply` run in order; each may stop the chain.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable
+
+from bot.events import ChatEvent
+from bot.logs import new_correlation_id
+from crm_core import conversations
+from crm_core.base import Source
+from crm_core.clients import Client
+from crm_core.staff import Staff, get_staff, staff_by_platform_id
+from crm_core.visibility import can_see
+from intents.catalog import catalog
+from intents.context import HandlerContext
+from intents.handlers import load_all
+from intents.mentions import index_for
+from intents.replies import Reply
+from intents.resolve import picked_number, resolve_client
+from intents.rules import RuleRecognizer, language_of
+from intents.types import Intent
+
+log = logging.getLogger("brokerbot.pipeline")
+
+
+@dataclass
+class Turn:
+    """One message on its way through the pipeline."""
+
+    event: ChatEvent
+    lang: str
+    correlation_id: str
+    session: object = None
+    staff: Staff | None = None
+    state: dict = field(default_factory=dict)
+    intent: Intent | None = None
+
+
+Middleware = Callable[[Turn, Callable[[], Reply]], Reply]
+
+
+class Pipeline:
+    def __init__(self, app, recognizer: RuleRecognizer | None = None):
+        self.app = app
+        self.recognizer = recognizer or RuleRecognizer()
+        self.handlers = load_all()
+        self.middleware: list[Middleware] = [self.errors, self.database, self.identity, self.conversation]
+
+    # -- entry point --------------------------------------------------------------------------
+    def handle(self, event: ChatEvent) -> Reply:
+        turn = Turn(event=event, lang=language_of(event.text) or "zh", correlation_id=new_correlation_id())
+        chain = list(self.middleware)
+
+        def call(i: int) -> Reply:
+            if i == len(chain):
+                return self.respond(turn)
+            return chain[i](turn, lambda: call(i + 1))
+
+        return call(0)
+
+    # -- middleware ---------------------------------------------------------------------------
+    def errors(self, turn: Turn, nxt) -> Reply:
+        try:
+            return nxt()
+        except Exception:
+            log.exception("message %s from %s:%s failed", turn.event.message_id, turn.event.platform,
+                          turn.event.user_id)
+            return Reply(self.app.messages.t("internal_error", turn.lang, ref=turn.correlation_id))
+
+    def database(self, turn: Turn, nxt) -> Reply:
+        with self.app.db.session() as session:
+            turn.session = session
+            try:
+                reply = nxt()
+                session.commit()
+                return reply
+            except BaseException:
+                session.rollback()
+                raise
+
+    def identity(self, turn: Turn, nxt) -> Reply:
+        event = turn.event
+        if event.platform == "terminal":
+            staff = get_staff(session=turn.session, login=event.user_id)
+        else:
+            staff = staff_by_platform_id(session=turn.session, platform=event.platform, user_id=event.user_id)
+        if staff is None or not staff.active:
+            log.warning("message from unknown %s user %s", event.platform, event.user_id)
+            return Reply(self.app.messages.t("unknown_user", turn.lang))
+        turn.staff = staff
+        return nxt()
+
+    def conversation(self, turn: Turn, nxt) -> Reply:
+        key = dict(session=turn.session, staff_id=turn.staff.id, platform=turn.event.platform)
+        turn.state = conversations.load_state(**key, now=turn.event.received_at,
+                                              idle=self.app.settings.context_idle)
+        # A bare "2" answers in the language of the conversation so far.
+        turn.lang = language_of(turn.event.text) or turn.state.get("lang") or "zh"
+        turn.state["lang"] = turn.lang
+        reply = nxt()
+        conversations.save_state(**key, now=turn.event.received_at, state=turn.state)
+        return reply
+
+    # -- the core -----------------------------------------------------------------------------
+    def context(self, turn: Turn) -> HandlerContext:
+        event = turn.event
+        db = self.app.db
+        return HandlerContext(
+            session=turn.session, staff=turn.staff, now=event.received_at.astimezone(db.tz), tz=db.tz,
+            lang=turn.lang, texts=self.app.messages, risk_rules=self.app.risk_rules, cipher=db.cipher,
+            source=Source(platform=event.platform, message_id=event.message_id, user=event.user_id,
+                          text=event.text),
+            state=turn.state)
+
+    def recognize(self, turn: Turn) -> Intent:
+        ctx_now = turn.event.received_at.astimezone(self.app.db.tz)
+        return self.recognizer.recognize(turn.event.text, index=index_for(turn.session), now=ctx_now)
+
+    def respond(self, turn: Turn) -> Reply:
+        ctx = self.context(turn)
+        pending = turn.state.pop("pending", None)
+        intent = None
+        if pending is not None:
+            number = picked_number(turn.event.text)
+            if number is not None:
+                ids = pending["client_ids"]
+                if not 1 <= number <= len(ids):
+                    turn.state["pending"] = pending
+                    return Reply(ctx.t("choice_out_of_range", count=len(ids)))
+                intent = Intent(pending["intent"], dict(pending["slots"]), pending["confidence"], "context",
+                                client_id=ids[number - 1])
+        if intent is None:
+            intent = self.recognize(turn)
+        turn.intent = intent
+        spec = catalog().get(intent.name)
+        if spec is not None and spec.needs_client:
+            picked = turn.session.get(Client, intent.client_id) if intent.client_id is not None else None
+            if picked is not None and can_see(session=turn.session, staff=turn.staff, client=picked):
+                ctx.client = picked
+            else:
+                resolved = resolve_client(ctx, intent)
+                if isinstance(resolved, Reply):
+                    return resolved
+                ctx.client = resolved
+            turn.state["last_client_id"] = ctx.client.id
+        log.info("intent %s slots=%s confidence=%.2f", intent.name, intent.slots, intent.confidence)
+        return self.handlers[intent.name](ctx, intent)

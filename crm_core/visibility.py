@@ -1,0 +1,32 @@
+"""Who may see which clients: a manager their own, a supervisor their team's, risk,
+compliance and admin everyone's. Every query for clients on behalf of a person goes
+through `visible_clients`; every single-client answer through `can_see`."""
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, select, true
+from sqlalchemy.orm import Session
+
+from crm_core.clients import Client
+from crm_core.staff import Role, Staff
+
+SEES_ALL = {Role.risk, Role.compliance, Role.admin}
+
+
+def visible_clients(staff: Staff) -> ColumnElement[bool]:
+    """A WHERE clause on Client selecting what `staff` may see."""
+    if staff.role in SEES_ALL:
+        return true()
+    if staff.role == Role.supervisor and staff.team_id is not None:
+        team_members = select(Staff.id).where(Staff.team_id == staff.team_id).scalar_subquery()
+        return Client.manager_id.in_(team_members)
+    return Client.manager_id == staff.id
+
+
+def can_see(*, session: Session, staff: Staff, client: Client) -> bool:
+    if staff.role in SEES_ALL:
+        return True
+    if client.manager_id == staff.id:
+        return True
+    if staff.role == Role.supervisor and staff.team_id is not None and client.manager is not None:
+        return client.manager.team_id == staff.team_id
+    return False

@@ -1,0 +1,40 @@
+"""The intent catalog as data (catalog.yaml), loaded once."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+CATALOG_FILE = Path(__file__).with_name("catalog.yaml")
+
+
+@dataclass(frozen=True)
+class SlotSpec:
+    name: str
+    type: str
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IntentSpec:
+    name: str
+    description: str
+    slots: dict[str, SlotSpec]
+    examples: tuple[str, ...]
+    needs_client: bool = False
+    write: bool = False
+
+
+@lru_cache(maxsize=1)
+def catalog() -> dict[str, IntentSpec]:
+    data = yaml.safe_load(CATALOG_FILE.read_text(encoding="utf-8"))["intents"]
+    specs = {}
+    for name, body in data.items():
+        slots = {slot: SlotSpec(slot, spec["type"], tuple(spec.get("values", ())))
+                 for slot, spec in (body.get("slots") or {}).items()}
+        specs[name] = IntentSpec(name=name, description=body["description"], slots=slots,
+                                 examples=tuple(body.get("examples") or ()),
+                                 needs_client=bool(body.get("needs_client")), write=bool(body.get("write")))
+    return specs

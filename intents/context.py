@@ -1,0 +1,32 @@
+"""What an intent handler gets: the person, their session, the clock, the texts, the client."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from crm_core.base import Source
+from crm_core.clients import Client
+from crm_core.crypto import Cipher
+from crm_core.risk import RiskRules
+from crm_core.staff import Staff
+
+
+@dataclass
+class HandlerContext:
+    session: Session
+    staff: Staff
+    now: datetime
+    tz: ZoneInfo
+    lang: str
+    texts: object  # bot.messages.Messages; kept untyped so intents/ does not import bot/
+    risk_rules: RiskRules
+    cipher: Cipher
+    source: Source
+    state: dict = field(default_factory=dict)
+    client: Client | None = None
+
+    def t(self, key: str, **values) -> str:
+        return self.texts.t(key, self.lang, **values)

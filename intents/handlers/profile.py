@@ -1,0 +1,41 @@
+"""client_profile: the client's card. Personal data is masked."""
+from __future__ import annotations
+
+from crm_core.interactions import last_interaction
+from intents import format as fmt
+from intents.context import HandlerContext
+from intents.handlers import handler
+from intents.replies import Reply
+from intents.types import Intent
+
+
+@handler("client_profile")
+def client_profile(ctx: HandlerContext, intent: Intent) -> Reply:
+    c = ctx.client
+    lines = [ctx.t("profile_title", client=c.name),
+             ctx.t("profile_type", value=ctx.t(f"client_type_{c.client_type.value}")),
+             ctx.t("profile_lifecycle", value=ctx.t(f"lifecycle_{c.lifecycle.value}"))]
+    if c.risk_level:
+        lines.append(ctx.t("profile_level", value=c.risk_level))
+    if c.tags:
+        lines.append(ctx.t("profile_tags", value="、".join(c.tags) if ctx.lang == "zh" else ", ".join(c.tags)))
+    if c.manager:
+        lines.append(ctx.t("profile_manager", value=c.manager.name))
+    if c.accounts:
+        lines.append(ctx.t("profile_accounts", value="、".join(a.account_no for a in c.accounts)))
+    if c.phone_enc:
+        lines.append(ctx.t("profile_phone", value=c.masked_phone(ctx.cipher)))
+    if c.id_number_enc:
+        lines.append(ctx.t("profile_id_number", value=c.masked_id_number(ctx.cipher)))
+    if c.birthday:
+        lines.append(ctx.t("profile_birthday", value=c.birthday.isoformat()))
+    last = last_interaction(session=ctx.session, client_id=c.id)
+    if last is None:
+        lines.append(ctx.t("profile_no_interaction"))
+    else:
+        moment = (last.occurred_at.astimezone(ctx.tz).date().isoformat() if last.date_only
+                  else fmt.when(last.occurred_at, ctx.tz))
+        lines.append(ctx.t("profile_last_interaction", when=moment,
+                           channel=ctx.t(f"channel_{last.channel.value}"),
+                           staff=last.staff.name, summary=last.summary))
+    return Reply("\n".join(lines), private=True)

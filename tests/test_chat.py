@@ -1,0 +1,146 @@
+"""The chat pipeline as account managers use it: margin, positions, profile, logging a visit,
+visibility between teams, ambiguous names and unknown names."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from bot.adapters.terminal import TerminalSession
+from bot.pipeline import Pipeline
+from crm_core import audit
+from crm_core.interactions import Interaction
+from crm_core.reminders import Reminder
+from crm_core.staff import Role
+from tests import factories as f
+
+NOW = datetime.fromisoformat("2026-11-18T09:30:00+08:00")
+SNAP_AT = datetime.fromisoformat("2026-11-17T15:00:00+08:00")
+
+
+@pytest.fixture
+def crm(app, session):
+    east, west = f.team(session, "华东一部"), f.team(session, "华东二部")
+    sup1 = f.staff(session, "sup1", "周总监", Role.supervisor, east)
+    sup2 = f.staff(session, "sup2", "吴总监", Role.supervisor, west)
+    m1 = f.staff(session, "m1", "王芳", Role.manager, east, sup1)
+    f.staff(session, "m1b", "陈静", Role.manager, east, sup1)
+    m2 = f.staff(session, "m2", "刘洋", Role.manager, west, sup2)
+    f.staff(session, "risk1", "赵风控", Role.risk)
+    zs = f.client(session, "张三", m1, ["90012345"], risk_level="C4")
+    zs.set_phone(app.db.cipher, "13812345678")
+    zs.set_id_number(app.db.cipher, "110101199003074514")
+    zs.set_tags(["套保", "高净值"])
+    f.snapshot(session, "90012345", SNAP_AT - timedelta(days=1), "1000000.00", "100000.00")
+    f.snapshot(session, "90012345", SNAP_AT, "1425363.60", "751468.00", exchange_margin="601174.40")
+    f.position(session, "90012345", SNAP_AT, "SHFE", "rb2601", "long", 30, "287640.00", "-14200.00")
+    f.position(session, "90012345", SNAP_AT, "DCE", "i2601", "short", 25, "355500.00", "-14200.00")
+    f.client(session, "张伟", m1, ["90020001"])
+    f.client(session, "张伟", m1, ["90020002"])
+    f.client(session, "李四", m2, ["90030001"])
+    f.snapshot(session, "90030001", SNAP_AT, "200000.00", "210000.00")
+    session.commit()
+    return session
+
+
+def chat(app, login):
+    return TerminalSession(login, Pipeline(app).handle, now=NOW, tz=app.db.tz)
+
+
+def test_margin_answer_has_every_figure_and_the_time(app, crm):
+    text = chat(app, "m1").send("张三的保证金还够吗").text
+    assert "客户权益：1,425,363.60" in text
+    assert "保证金占用：751,468.00" in text
+    assert "可用资金：673,895.60" in text
+    assert "风险度：52.72%（正常）" in text
+    assert "交易所风险度：42.18%" in text
+    assert "应追加资金" not in text
+    assert "2026-11-17 15:00" in text
+
+
+def test_margin_call_is_shown_when_over_100_percent(app, crm):
+    text = chat(app, "m2").send("李四的资金情况").text
+    assert "风险度：105.00%（追保）" in text
+    assert "应追加资金：10,000.00" in text
+    assert "可用资金：-10,000.00" in text
+
+
+def test_another_teams_manager_gets_no_figures(app, crm):
+    text = chat(app, "m2").send("张三的保证金还够吗").text
+    assert "不是您权限范围内的客户" in text
+    assert "1,425,363.60" not in text and "%" not in text
+
+
+def test_supervisor_sees_team_and_risk_sees_all(app, crm):
+    assert "1,425,363.60" in chat(app, "sup1").send("张三的保证金还够吗").text
+    assert "不是您权限范围内" in chat(app, "sup2").send("张三的保证金还够吗").text
+    assert "1,425,363.60" in chat(app, "risk1").send("张三的保证金还够吗").text
+
+
+def test_ambiguous_name_offers_a_numbered_choice_and_a_number_picks(app, crm):
+    session = chat(app, "m1")
+    first = session.send("张伟的保证金")
+    assert "有 2 位客户符合“张伟”" in first.text
+    assert "1. 张伟（账户 90020001" in first.text and "2. 张伟（账户 90020002" in first.text
+    assert [c.value for c in first.choices] == ["1", "2"]
+    second = session.send("2").text
+    assert "90020002" in second and "还没有资金数据" in second
+    session.send("张伟的保证金")
+    assert "请回复 1 到 2" in session.send("3").text
+
+
+def test_unknown_client_says_so_and_suggests_close_names(app, crm):
+    text = chat(app, "m1").send("张山的保证金还够吗").text
+    assert "没有找到客户“张山”" in text and "张三" in text
+
+
+def test_positions_list_every_row_with_direction_and_figures(app, crm):
+    text = chat(app, "m1").send("张三的持仓").text
+    assert "rb2601（SHFE）多 30手 保证金 287,640.00 盈亏 -14,200.00" in text
+    assert "i2601（DCE）空 25手" in text
+    only = chat(app, "m1").send("张三 rb 持仓").text
+    assert "rb2601" in only
+
+
+def test_profile_masks_personal_data(app, crm):
+    text = chat(app, "m1").send("张三的资料").text
+    assert "138****5678" in text and "13812345678" not in text
+    assert "110***********4514" in text
+    assert "套保、高净值" in text and "王芳" in text
+
+
+def test_pronoun_follows_the_last_client(app, crm):
+    session = chat(app, "m1")
+    session.send("张三的保证金还够吗")
+    assert "rb2601" in session.send("他的持仓呢").text
+
+
+def test_logging_a_visit_writes_interaction_reminder_and_source(app, crm):
+    reply = chat(app, "m1").send("今天下午拜访了张三，聊了套保方案，下周二再跟进").text
+    assert "已记录" in reply and "2026-11-24" in reply
+    crm.expire_all()
+    interaction = crm.scalar(select(Interaction))
+    assert interaction.channel.value == "visit" and interaction.summary == "聊了套保方案"
+    assert interaction.occurred_at.astimezone(app.db.tz).date().isoformat() == "2026-11-18"
+    assert interaction.source_platform == "terminal" and interaction.source_user == "m1"
+    assert interaction.source_text == "今天下午拜访了张三，聊了套保方案，下周二再跟进"
+    reminder = crm.scalar(select(Reminder))
+    assert reminder.due_at.astimezone(app.db.tz).date().isoformat() == "2026-11-24"
+    assert reminder.staff_id == interaction.staff_id
+    assert audit.verify(session=crm)[1] is None
+    assert "聊了套保方案" in chat(app, "m1").send("张三的资料").text
+
+
+def test_cannot_log_a_visit_on_someone_elses_client(app, crm):
+    reply = chat(app, "m2").send("今天拜访了张三，聊了套保")
+    assert "不是您权限范围内" in reply.text
+    assert crm.scalar(select(Interaction)) is None
+
+
+def test_unknown_user_and_errors_never_show_a_traceback(app, crm):
+    assert "还不是 brokerbot 的登记用户" in chat(app, "nobody").send("张三的保证金").text
+    assert "可以问我" in chat(app, "m1").send("今天天气怎么样").text
+
+
+def test_english_question_gets_an_english_answer(app, crm):
+    text = chat(app, "m1").send("margin for 90012345").text
+    assert "Equity: 1,425,363.60" in text and "Risk degree: 52.72% (normal)" in text
