@@ -16,11 +16,15 @@ from bot.app import App
 from bot.settings import Settings
 
 PG_URL = os.environ.get("BROKERBOT_TEST_PG_URL")
+# Which databases the database tests run on (CI runs the suite once per backend).
+BACKENDS = os.environ.get("BROKERBOT_TEST_BACKENDS", "sqlite,postgresql").split(",")
 TEST_KEY = "brokerbot-test-secret-key-0123456789"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):
+    if request.param not in BACKENDS:
+        pytest.skip(f"BROKERBOT_TEST_BACKENDS excludes {request.param}")
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'brokerbot.db'}"
         return

@@ -1,0 +1,42 @@
+"""Settings from BROKERBOT_* over a TOML file; rule files overridable per name."""
+from pathlib import Path
+
+import pytest
+
+from bot.app import App
+from bot.config_files import ConfigFileError
+from bot.settings import Settings
+
+
+def test_environment_overrides_toml_file(tmp_path, monkeypatch):
+    toml = tmp_path / "bb.toml"
+    toml.write_text('database_url = "sqlite:///from-toml.db"\ntimezone = "Asia/Hong_Kong"\n')
+    monkeypatch.setenv("BROKERBOT_CONFIG", str(toml))
+    monkeypatch.setenv("BROKERBOT_TIMEZONE", "Asia/Shanghai")
+    settings = Settings()
+    assert settings.database_url == "sqlite:///from-toml.db"
+    assert settings.timezone == "Asia/Shanghai"
+
+
+def test_secret_key_is_generated_once_into_the_data_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("BROKERBOT_SECRET_KEY", raising=False)
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}")
+    key = settings.resolved_secret_key()
+    assert (tmp_path / "brokerbot.key").read_text().strip() == key
+    assert oct((tmp_path / "brokerbot.key").stat().st_mode & 0o777) == "0o600"
+    assert Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}").resolved_secret_key() == key
+
+
+def test_a_config_dir_file_overrides_the_default_and_bad_rules_stop_startup(tmp_path):
+    (tmp_path / "risk_rules.yaml").write_text("levels:\n  warning: {risk_degree: 70}\n")
+    (tmp_path / "messages.yaml").write_text("level_warning: {zh: 注意}\n")
+    app = App(Settings(database_url="sqlite://", secret_key="k" * 32, config_dir=tmp_path))
+    assert str(app.risk_rules.thresholds[next(iter(app.risk_rules.thresholds))].risk_degree) == "0.7"
+    assert app.messages.t("level_warning") == "注意"
+    assert app.messages.t("level_margin_call") == "追保"  # untouched keys keep the default
+    (tmp_path / "risk_rules.yaml").write_text("levels:\n  panic: {risk_degree: 70}\n")
+    with pytest.raises(Exception, match="unknown level 'panic'"):
+        App(Settings(database_url="sqlite://", secret_key="k" * 32, config_dir=tmp_path)).risk_rules
+    (tmp_path / "risk_rules.yaml").write_text("levels: [\n")
+    with pytest.raises(ConfigFileError, match=r"risk_rules.yaml line \d"):
+        App(Settings(database_url="sqlite://", secret_key="k" * 32, config_dir=tmp_path)).risk_rules
