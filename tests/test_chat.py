@@ -144,3 +144,17 @@ def test_unknown_user_and_errors_never_show_a_traceback(app, crm):
 def test_english_question_gets_an_english_answer(app, crm):
     text = chat(app, "m1").send("margin for 90012345").text
     assert "Equity: 1,425,363.60" in text and "Risk degree: 52.72% (normal)" in text
+
+
+def test_a_fault_gives_a_reference_not_a_traceback_and_the_log_has_both(app, crm, caplog):
+    from sqlalchemy import text as sql
+
+    crm.execute(sql("UPDATE clients SET phone_enc = 'not-a-fernet-token' WHERE name = '张三'"))
+    crm.commit()
+    reply = chat(app, "m1").send("张三的资料").text
+    assert "Traceback" not in reply and "编号" in reply
+    ref = reply.split("编号 ")[1].split("）")[0]
+    failure = [r for r in caplog.records if r.exc_info]
+    assert failure and "cannot be decrypted" in str(failure[0].exc_info[1])
+    from bot.logs import correlation_id
+    assert correlation_id.get() == ref
