@@ -1,0 +1,93 @@
+"""What every kind of import shares while it runs: the session, the report, provenance,
+progress, and helpers for bulk look-ups and batched writes."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from crm_core.base import Source
+from crm_core.crypto import Cipher
+from crm_core.importers.report import BadRow, ImportReport
+from crm_core.importers.texts import say
+
+CHUNK = 5000  # values per IN (...) look-up; well under SQLite's and PostgreSQL's bind limits
+BATCH = 2000  # rows per INSERT/UPDATE call (SQLAlchemy splits further as the driver needs)
+TICK = 1000
+
+
+class Progress(Protocol):
+    def __call__(self, stage: str, done: int, total: int) -> None: ...
+
+
+@dataclass
+class Job:
+    session: Session
+    report: ImportReport
+    tz: ZoneInfo
+    cipher: Cipher
+    user: str | None
+    progress: Progress | None = None
+
+    def bad(self, line: int, reasons: str | Sequence[str]) -> None:
+        text = reasons if isinstance(reasons, str) else "; ".join(reasons)
+        self.report.bad_rows.append(BadRow(line, text))
+
+    def source(self, line: int) -> dict[str, Any]:
+        """Provenance columns, as `Provenance.set_source` would set them, for bulk writes."""
+        src = Source(platform="import", user=self.user, text=f"{self.report.file}:{line}")
+        return {"source_platform": src.platform, "source_message_id": src.message_id,
+                "source_user": src.user, "source_text": src.text}
+
+    def tick(self, stage: str, done: int, total: int) -> None:
+        if self.progress is not None and (done % TICK == 0 or done == total):
+            self.progress(stage, done, total)
+
+    def each(self, stage: str, items: Sequence) -> Iterator:
+        total = len(items)
+        for done, item in enumerate(items, start=1):
+            yield item
+            self.tick(stage, done, total)
+
+    def lookup(self, make_query: Callable[[list], Any], values: Iterable) -> Iterator:
+        """Runs `make_query(chunk)` over the distinct values in chunks; yields result rows."""
+        distinct = list(dict.fromkeys(v for v in values if v is not None))
+        for start in range(0, len(distinct), CHUNK):
+            yield from self.session.execute(make_query(distinct[start:start + CHUNK]))
+
+    def write(self, stage: str, statement, rows: list[dict], *, returning: bool = False) -> list:
+        """Executes a bulk INSERT or UPDATE in batches; with `returning`, the rows it returns."""
+        returned: list = []
+        for start in range(0, len(rows), BATCH):
+            result = self.session.execute(statement, rows[start:start + BATCH])
+            if returning:
+                returned.extend(result.all())
+            if self.progress is not None:
+                self.progress(stage, min(start + BATCH, len(rows)), len(rows))
+        return returned
+
+
+class FirstSeen:
+    """Remembers where each key first appeared in the file, to report duplicates."""
+
+    def __init__(self, column: str):
+        self.column = column
+        self.lines: dict[Any, int] = {}
+
+    def check(self, key: Any, line: int, *, value: object = None, what: str | None = None) -> str | None:
+        """None the first time `key` is seen; afterwards the reason naming the first line."""
+        if key is None:
+            return None
+        first = self.lines.setdefault(key, line)
+        if first == line:
+            return None
+        if what is not None:
+            return say("duplicate_key", what=what, line=first)
+        return say("duplicate", column=self.column, value=key if value is None else value, line=first)
+
+
+def utc(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc)

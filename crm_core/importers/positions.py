@@ -1,0 +1,120 @@
+"""Positions file: account_no,timestamp,exchange,instrument,direction,volume,open_price,
+settlement_price,position_profit,margin,hedge_flag.
+
+A file reports an account's positions at a moment: importing it replaces the stored rows of
+each (account, timestamp) it contains, so a position missing from the report is removed. A
+report with a bad row is not imported at all, even with --skip-invalid: half a report would
+misstate what the account holds.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select, update
+
+from crm_core.accounts import Account
+from crm_core.importers.fields import Cells
+from crm_core.importers.job import CHUNK, FirstSeen, Job, utc
+from crm_core.importers.texts import say
+from crm_core.margin import Direction, HedgeFlag, Position
+
+COLUMNS = ("account_no", "timestamp", "exchange", "instrument", "direction", "volume",
+           "open_price", "settlement_price", "position_profit", "margin", "hedge_flag")
+REQUIRED = ("account_no", "timestamp", "exchange", "instrument", "direction", "volume")
+# Futures exchanges, plus the two stock exchanges for securities accounts.
+EXCHANGES = {name.lower(): name for name in ("SHFE", "DCE", "CZCE", "CFFEX", "INE", "GFEX", "SSE", "SZSE")}
+DIRECTIONS = {"long": "long", "short": "short", "多": "long", "空": "short"}
+HEDGE_FLAGS = {flag.value: flag.value for flag in HedgeFlag}
+VALUES = ("volume", "open_price", "settlement_price", "position_profit", "margin")
+
+
+@dataclass
+class Rec:
+    line: int
+    account_no: str | None
+    timestamp: datetime | None  # UTC
+    key: tuple  # (exchange, instrument, direction, hedge_flag)
+    values: dict
+    errors: list[str]
+    account_id: int | None = None
+
+    @property
+    def group(self):
+        return (self.account_no, self.timestamp)
+
+
+def _parse(job: Job, row) -> Rec:
+    c = Cells(row)
+    account_no = c.text("account_no", required=True, limit=32)
+    moment = c.moment("timestamp", job.tz)
+    key = (c.choice("exchange", EXCHANGES, required=True), c.text("instrument", required=True, limit=32),
+           c.choice("direction", DIRECTIONS, required=True),
+           c.choice("hedge_flag", HEDGE_FLAGS) or HedgeFlag.speculation.value)
+    values = {"volume": c.count("volume", required=True),
+              "open_price": c.money("open_price", places=4, non_negative=True),
+              "settlement_price": c.money("settlement_price", places=4, non_negative=True),
+              "position_profit": c.money("position_profit"),
+              "margin": c.money("margin", non_negative=True)}
+    return Rec(row.line, account_no, moment and utc(moment), key, values, c.errors)
+
+
+def check(job: Job, rows) -> list[Rec]:
+    recs = [_parse(job, row) for row in job.each("checking", rows)]
+    seen = FirstSeen("position")
+    for rec in recs:
+        if rec.account_no and rec.timestamp and all(rec.key):
+            what = f"{rec.key[1]} {rec.key[2]} {rec.key[3]} for account_no {rec.account_no} at this timestamp"
+            if reason := seen.check((rec.group, rec.key), rec.line, what=what):
+                rec.errors.append(reason)
+    ids = dict(job.lookup(lambda chunk: select(Account.account_no, Account.id)
+                          .where(Account.account_no.in_(chunk)), (r.account_no for r in recs)))
+    for rec in recs:
+        rec.account_id = ids.get(rec.account_no)
+        if rec.account_no and rec.account_id is None:
+            rec.errors.append(say("no_account", value=rec.account_no))
+    first_bad = {}
+    for rec in recs:
+        if rec.errors and None not in rec.group:
+            first_bad.setdefault(rec.group, rec.line)
+    for rec in recs:
+        if not rec.errors and rec.group in first_bad:
+            rec.errors.append(say("group_has_bad_row", line=first_bad[rec.group], account=rec.account_no,
+                                  timestamp=rec.timestamp.astimezone(job.tz).isoformat()))
+        if rec.errors:
+            job.bad(rec.line, rec.errors)
+    return [rec for rec in recs if not rec.errors]
+
+
+def apply(job: Job, recs: list[Rec]) -> None:
+    if not recs:
+        return
+    groups = {(rec.account_id, rec.timestamp) for rec in recs}
+    first, last = min(r.timestamp for r in recs), max(r.timestamp for r in recs)
+    stored: dict = {}
+    for row in job.lookup(lambda chunk: select(
+            Position.id, Position.account_id, Position.timestamp, Position.exchange, Position.instrument,
+            Position.direction, Position.hedge_flag, *(getattr(Position, v) for v in VALUES))
+            .where(Position.account_id.in_(chunk), Position.timestamp.between(first, last)),
+            (rec.account_id for rec in recs)):
+        if (row.account_id, row.timestamp) in groups:
+            key = (row.exchange, row.instrument, row.direction.value, row.hedge_flag.value)
+            stored[(row.account_id, row.timestamp, key)] = row
+    inserts, updates = [], []
+    for rec in recs:
+        row = stored.pop((rec.account_id, rec.timestamp, rec.key), None)
+        if row is None:
+            exchange, instrument, direction, hedge_flag = rec.key
+            inserts.append({"account_id": rec.account_id, "timestamp": rec.timestamp, "exchange": exchange,
+                            "instrument": instrument, "direction": Direction(direction),
+                            "hedge_flag": HedgeFlag(hedge_flag), **rec.values, **job.source(rec.line)})
+        elif any(getattr(row, v) != rec.values[v] for v in VALUES):
+            updates.append({"id": row.id, **rec.values, **job.source(rec.line)})
+    gone = [row.id for row in stored.values()]
+    for start in range(0, len(gone), CHUNK):
+        job.session.execute(delete(Position).where(Position.id.in_(gone[start:start + CHUNK])))
+    job.write("writing", update(Position), updates)
+    job.write("writing", insert(Position), inserts)
+    report = job.report
+    report.created, report.updated, report.removed = len(inserts), len(updates), len(gone)
+    report.unchanged = len(recs) - len(inserts) - len(updates)

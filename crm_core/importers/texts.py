@@ -1,0 +1,69 @@
+"""Every sentence the importers show a person: bad-row reasons and file-level refusals.
+
+A bad-row reason names the column and the value as written, e.g.
+`balance: 12.345 has more than 2 decimal places`.
+"""
+from __future__ import annotations
+
+TEXTS = {
+    # -- the file as a whole ---------------------------------------------------------------
+    "no_file": "no such file",
+    "empty_file": "the file is empty; it needs a header row ({columns})",
+    "not_utf8": "line {line} is not UTF-8 text; save the file as CSV UTF-8 or XLSX",
+    "old_xls": "old .xls workbooks are not read; save the file as .xlsx or CSV UTF-8",
+    "bad_xlsx": "not a readable XLSX workbook ({error})",
+    "bad_csv": "line {line}: {error}",
+    "missing_columns": "missing required column(s): {columns}",
+    "duplicate_column": "column {column} appears twice in the header",
+    "unknown_columns": "unknown column(s) ignored: {columns}",
+    # -- one cell --------------------------------------------------------------------------
+    "required": "{column}: empty, but required",
+    "too_long": "{column}: {value} is longer than {limit} characters",
+    "not_one_of": "{column}: {value} is not one of {options}",
+    "not_number": "{column}: {value} is not a number",
+    "places": "{column}: {value} has more than {places} decimal places",
+    "negative": "{column}: {value} is negative",
+    "too_large": "{column}: {value} is too large",
+    "not_whole": "{column}: {value} is not a whole number",
+    "not_positive": "{column}: {value} is not a positive whole number",
+    "not_date": "{column}: {value} is not a date such as 2026-11-18 or 20261118",
+    "not_time": "{column}: {value} is not an ISO 8601 time such as 2026-11-18T15:00:00+08:00",
+    "not_phone": "{column}: {value} is not a mobile number (11 digits starting with 1) "
+                 "or a landline number",
+    "not_id": "{column}: {value} is not an ID number (18 characters, or 15 digits for old cards)",
+    "id_check_digit": "{column}: {value} has a wrong check digit (expected {expected})",
+    "id_birth_date": "{column}: {value} holds no valid birth date",
+    "id_float": "{column}: {value} was stored as a number and lost digits; format the column "
+                "as text",
+    "too_many_values": "{count} values, but the header has {columns} columns",
+    # -- rows against each other and against the database ------------------------------------
+    "duplicate": "{column}: {value} is a duplicate of line {line}",
+    "duplicate_key": "{what} is a duplicate of line {line}",
+    "no_staff": "{column}: no staff member with login {value}",
+    "bad_supervisor_line": "supervisor: {value} is defined on line {line}, which is bad",
+    "own_supervisor": "supervisor: {value} is the row's own login",
+    "platform_id_taken": "{column}: {value} already belongs to staff member {login}",
+    "notify_without_id": "notify_via: {value}, but {column} is empty",
+    "no_time": "timestamp: empty, and no trading_day to take 15:00 of",
+    "no_account": "account_no: no account {value}; import it with the clients file first",
+    "account_taken": "account_no: {value} belongs to another client ({name}, id {client_id})",
+    "accounts_split": "account_no: {first} and {second} belong to different clients",
+    "id_ambiguous": "id_number: {count} clients already have this ID number "
+                    "(ids {ids}); add account_no to say which",
+    "name_ambiguous": "{count} clients are named {name} with this manager (ids {ids}); "
+                      "add account_no or id_number to say which",
+    "same_name": "name {name} with the same manager and no account_no or id_number",
+    "same_client": "describes the same client (id {client_id}) as line {line}",
+    "group_has_bad_row": "not imported: line {line} of the same report (account {account}, "
+                         "{timestamp}) is bad",
+    # -- the summary -------------------------------------------------------------------------
+    "summary": "{file}: {rows} rows — {created} created, {updated} updated, "
+               "{unchanged} unchanged, {skipped} skipped",
+    "summary_removed": ", {removed} removed",
+    "refused_rows": "{file}: {bad} bad row(s) of {rows}; nothing imported "
+                    "(fix them, or pass --skip-invalid to import the good rows)",
+}
+
+
+def say(key: str, **values) -> str:
+    return TEXTS[key].format(**values)
