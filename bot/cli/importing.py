@@ -1,2 +1,102 @@
-"""placeholder: filled in by its own change."""
-from bot.cli import app  # noqa: F401
+"""`brokerbot import staff|clients|snapshots|positions FILE... [--skip-invalid]`.
+
+Each file is imported in a transaction of its own. Bad rows go to stderr as `FILE:LINE: reason`;
+one summary line per imported file goes to stdout. A file with bad rows imports nothing and
+makes the command fail, unless --skip-invalid is given.
+"""
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+import typer
+
+from bot.app import App
+from bot.cli import CommandError, app
+from bot.cli.common import make_app
+from crm_core.importers import KINDS, ImportFileError, import_file
+from crm_core.importers.texts import say
+
+import_app = typer.Typer(no_args_is_help=True,
+                         help="Import staff, clients, margin snapshots or positions from CSV or XLSX files.")
+app.add_typer(import_app, name="import")
+
+HELP = {
+    "staff": "Staff: login,name,role,team,supervisor,wecom_userid,dingtalk_userid,slack_user_id,notify_via.",
+    "clients": "Clients: name,account_no,phone,id_number,manager,risk_level,tags,birthday,client_type.",
+    "snapshots": "Margin snapshots: account_no,timestamp,trading_day,...,balance,curr_margin,...,available.",
+    "positions": "Positions: account_no,timestamp,exchange,instrument,direction,volume,...,hedge_flag.",
+}
+
+
+def _err(line: str) -> None:
+    typer.echo(line, err=True)
+
+
+@contextmanager
+def progress_bar(name: str) -> Iterator[Callable | None]:
+    """A progress bar on stderr when it is a terminal; nothing otherwise (logs, pipes, tests)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(name, total=None)
+
+        def update(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=f"{name}: {stage}", completed=done, total=total)
+
+        yield update
+
+
+def import_files(bot: App, kind: str, paths: list[Path], *, skip_invalid: bool = False,
+                 out: Callable[[str], None] = typer.echo, err: Callable[[str], None] = _err) -> list[str]:
+    """Imports each file; prints bad rows and summaries; returns why files were not imported."""
+    failures = []
+    for path in paths:
+        try:
+            with progress_bar(path.name) as progress, bot.db.transaction() as session:
+                report = import_file(session=session, kind=kind, path=path, skip_invalid=skip_invalid,
+                                     progress=progress)
+        except ImportFileError as exc:
+            err(f"{path}: {exc}")
+            failures.append(f"{path.name} (refused)")
+            continue
+        if report.unknown_columns:
+            err(f"{path}: warning: " + say("unknown_columns", columns=", ".join(report.unknown_columns)))
+        for bad in report.bad_rows:
+            err(f"{path}:{bad.line}: {bad.reason}")
+        if report.applied:
+            out(report.summary())
+        else:
+            err(report.summary())
+            failures.append(f"{path.name} ({len(report.bad_rows)} bad rows)")
+    return failures
+
+
+def _register(kind: str) -> None:
+    def command(
+        files: list[Path] = typer.Argument(..., metavar="FILE...", help="CSV (UTF-8) or XLSX files."),
+        skip_invalid: bool = typer.Option(False, "--skip-invalid",
+                                          help="Import the good rows of a file with bad rows; "
+                                               "the bad ones are still listed."),
+    ) -> None:
+        bot = make_app()
+        try:
+            failures = import_files(bot, kind, files, skip_invalid=skip_invalid)
+        finally:
+            bot.close()
+        if failures:
+            raise CommandError(f"not imported: {', '.join(failures)}")
+
+    command.__doc__ = HELP[kind]
+    import_app.command(kind)(command)
+
+
+for _kind in KINDS:
+    _register(_kind)

@@ -1,8 +1,9 @@
 """Clients file: name,account_no,phone,id_number,manager,risk_level,tags,birthday,client_type.
 
-Which stored client a row describes: the owner of its account numbers; else the client with
-its ID number; else, when exactly one exists, the client of that name and manager (one that
-has no accounts yet, when the row brings new accounts). Otherwise the row is a new client.
+Which stored client a row describes: the owner of its account numbers (who must have the
+row's ID number, or its name when it gives none: otherwise the account is someone else's);
+else the client with its ID number; else, when exactly one exists, the client of that name
+and manager (one without accounts, when the row brings new accounts); else a new client.
 An empty cell leaves the stored value as it is; a `tags` cell of just `;` clears the tags.
 """
 from __future__ import annotations
@@ -78,8 +79,8 @@ def check(job: Job, rows) -> Plan:
         rec.errors += [r for r in (accounts.check(a, rec.line) for a in rec.accounts) if r]
         if reason := id_numbers.check(rec.id_hash, rec.line, value=rec.id_number):
             rec.errors.append(reason)
-    owners = {no: (cid, name) for no, cid, name in job.lookup(
-        lambda chunk: select(Account.account_no, Account.client_id, Client.name)
+    owners = {row.account_no: row for row in job.lookup(
+        lambda chunk: select(Account.account_no, Account.client_id, Client.name, Client.id_number_hash)
         .join(Client, Client.id == Account.client_id).where(Account.account_no.in_(chunk)),
         (a for rec in recs for a in rec.accounts))}
     by_id = defaultdict(list)
@@ -92,26 +93,33 @@ def check(job: Job, rows) -> Plan:
     _match_by_name(job, [r for r in recs if r.client_id is None and not r.errors])
     first_row_of: dict[int, int] = {}
     for rec in recs:
-        first = first_row_of.setdefault(rec.client_id, rec.line) if rec.client_id else rec.line
+        first = (first_row_of.setdefault(rec.client_id, rec.line)
+                 if rec.client_id and not rec.errors else rec.line)
         if first != rec.line:
             rec.errors.append(say("same_client", client_id=rec.client_id, line=first))
         if rec.errors:
             job.bad(rec.line, rec.errors)
-    return Plan([r for r in recs if not r.errors], {no: cid for no, (cid, _) in owners.items()})
+    return Plan([r for r in recs if not r.errors], {no: row.client_id for no, row in owners.items()})
 
 
 def _match_by_keys(rec: Rec, owners: dict, by_id: dict) -> None:
-    owned = [(a, owners[a]) for a in rec.accounts if a in owners]
-    for (first, (cid1, _)), (second, (cid2, _)) in zip(owned, owned[1:]):
-        if cid1 != cid2:
-            rec.errors.append(say("accounts_split", first=first, second=second))
+    """A stored account names its client; the row must agree on who that is (same ID number,
+    or same name when it gives none), else the account number is taken by someone else."""
+    owned = [owners[a] for a in rec.accounts if a in owners]
+    for first, second in zip(owned, owned[1:]):
+        if first.client_id != second.client_id:
+            rec.errors.append(say("accounts_split", first=first.account_no, second=second.account_no))
             return
     same_id = by_id.get(rec.id_hash, []) if rec.id_hash else []
     if owned:
-        account, (cid, name) = owned[0]
-        if same_id and cid not in same_id:
-            rec.errors.append(say("account_taken", value=account, name=name, client_id=cid))
-        rec.client_id = cid
+        owner = owned[0]
+        same_person = (owner.client_id in same_id if rec.id_hash and (same_id or owner.id_number_hash)
+                       else owner.name == rec.name)
+        if not same_person:
+            rec.errors.append(say("account_taken", value=owner.account_no, name=owner.name,
+                                  client_id=owner.client_id))
+        else:
+            rec.client_id = owner.client_id
     elif len(same_id) > 1:
         rec.errors.append(say("id_ambiguous", count=len(same_id), ids=", ".join(map(str, same_id))))
     elif same_id:

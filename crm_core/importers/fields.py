@@ -28,8 +28,8 @@ class BadCell(ValueError):
 
 def shown(value: object) -> str:
     """A cell as the person typed it (floats without float noise)."""
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, float):  # beyond 15 digits a double's integer digits are made up
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
     if isinstance(value, datetime):
         return value.isoformat(sep=" ")
     return str(value)
@@ -38,7 +38,7 @@ def shown(value: object) -> str:
 def as_text(value: object) -> str:
     if isinstance(value, bool):
         return str(value).upper()
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))  # Excel keeps account numbers and phones typed as numbers as floats
     if isinstance(value, datetime) and value.time() == time(0):
         return value.date().isoformat()
