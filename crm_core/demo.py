@@ -121,7 +121,8 @@ def _specials(first: str) -> list[ClientSpec]:
     ]
 
 
-def _weighted(rng: random.Random, pairs) -> str:
+def _weighted(rng: random.Random, pairs):
+    """One value of (value, integer weight) pairs."""
     total = sum(w for _, w in pairs)
     pick = rng.randrange(total)
     for value, weight in pairs:

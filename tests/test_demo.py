@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from crm_core import audit
 from crm_core.accounts import Account
+from crm_core.alerts import AlertLevel
 from crm_core.audit import AuditEntry
 from crm_core.clients import Client, ClientType, Lifecycle
 from crm_core.db import Database, cipher_of
@@ -146,7 +147,7 @@ def test_clients_are_plausible(demo, session):
     assert soon
 
 
-def test_accounts_and_risk_bands(demo, session):
+def test_accounts_and_risk_bands(demo, session, app):
     latest = _latest(session)
     numbers = list(session.scalars(select(Account.account_no)))
     assert len(numbers) == demo.accounts == len(latest) and len(set(numbers)) == len(numbers)
@@ -164,6 +165,10 @@ def test_accounts_and_risk_bands(demo, session):
     assert len(risk) * 0.03 <= warning <= len(risk) * 0.1
     normal = sum(1 for r in risk.values() if Decimal("0.2") <= r <= Decimal("0.7"))
     assert normal > len(risk) / 2
+    level = {client.name: app.risk_rules.level_of(snap) for client, snap in latest.values()
+             if client.manager.login == first}
+    assert (level["张三"], level["赵建国"], level["孙志强"]) == (AlertLevel.warning, AlertLevel.margin_call,
+                                                              AlertLevel.force_close)
     balances = [snap.balance for _, snap in latest.values()]
     assert min(balances) >= 50_000 and max(balances) <= 50_000_000
     assert sum(1 for b in balances if b >= 5_000_000) >= 10 and sum(1 for b in balances if b < 500_000) >= 100
