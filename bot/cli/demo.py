@@ -1,2 +1,66 @@
-"""placeholder: filled in by its own change."""
-from bot.cli import app  # noqa: F401
+"""`brokerbot demo`: a realistic demo database in ./brokerbot-demo/, then the terminal chat.
+
+Until the service exists, the demo opens the chat as the first account manager (SPEC section
+2 says `demo` starts `serve`; that arrives with the platform release, `--chat` is the default)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import typer
+from sqlalchemy import func, select
+
+from bot.cli import app
+from bot.cli.chat import open_chat
+from bot.cli.common import make_app, parse_now
+from bot.settings import Settings
+from crm_core.clients import Client
+from crm_core.demo import seed_demo
+from crm_core.staff import Staff, list_staff
+
+
+def _staff_lines(staff: list[Staff]) -> str:
+    return "\n".join(f"  {s.login:<10} {s.name}  {s.role.value}{'  ' + s.team_name if s.team_name else ''}"
+                     for s in staff)
+
+
+@app.command("demo")
+def demo(login: str = typer.Option(None, "--as", help="Chat as this demo staff login."),
+         now: str = typer.Option(None, "--now", help="Fix the clock: ISO 8601 with offset."),
+         folder: Path = typer.Option(Path("brokerbot-demo"), "--dir", help="Where the demo database lives."),
+         reset: bool = typer.Option(False, "--reset", help="Throw the demo database away and build it again."),
+         chat: bool = typer.Option(True, "--chat/--no-chat", help="Open the terminal chat afterwards.")) -> None:
+    """Build the demo database (first run) and talk to the bot on it."""
+    if reset and folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = Settings(database_url=f"sqlite:///{(folder / 'brokerbot.db').resolve()}",
+                        data_dir=folder.resolve(), secret_key=None)
+    bot = make_app(settings)
+    try:
+        moment = parse_now(now, bot.db.tz)
+        with bot.db.transaction() as session:
+            fresh = not session.scalar(select(func.count(Client.id)))
+            if fresh:
+                summary = seed_demo(session=session, now=moment)
+        with bot.db.session() as session:
+            staff = list_staff(session=session)
+        first = next(s for s in staff if s.role.value == "manager")
+        who = login or first.login
+        if fresh:
+            intro = (f"演示数据已生成：{summary.clients} 位客户、{summary.accounts} 个账户、"
+                     f"{summary.snapshots} 条资金快照、{summary.positions} 条持仓，在 {folder}/。")
+        else:
+            intro = f"使用已有的演示数据 {folder}/（--reset 可重建）。"
+        banner = "\n".join([
+            intro,
+            "可以换成这些身份（brokerbot demo --as LOGIN）：",
+            _staff_lines(staff),
+            f"试试：张三的保证金还够吗 / 他的持仓呢 / 张伟的保证金 / 李四的保证金 / "
+            f"今天下午拜访了张三，聊了套保方案，下周二再跟进",
+        ])
+        typer.echo(banner, err=True)
+        if chat:
+            open_chat(bot, who, now)
+    finally:
+        bot.close()
