@@ -1,10 +1,12 @@
 """`brokerbot demo` as a newcomer runs it: it builds the data once and answers in the chat."""
 import re
 
+import pytest
+
 
 def test_demo_builds_once_and_answers_a_margin_question(cli, tmp_path, db_url):
     if not db_url.startswith("sqlite"):
-        return  # the demo is always its own SQLite database; nothing to run twice
+        pytest.skip("the demo always makes its own SQLite database")
     now = "2026-11-18T10:30:00+08:00"
     first = cli("demo", "--dir", str(tmp_path / "demo"), "--now", now, input="张三的保证金还够吗\n李四的保证金\n")
     assert first.returncode == 0, first.stderr
