@@ -26,27 +26,15 @@ USER_ERRORS = (CommandError, SchemaError, KeyMismatch, ConfigFileError, RiskRule
 
 
 def _register() -> None:
-    from bot.cli import chat, db, demo, importing  # noqa: F401  (each adds its commands to `app`)
+    from bot.cli import audit, chat, db, demo, importing, parse  # noqa: F401  (each adds its commands)
 
 
 def main() -> None:
     _register()
     cid = logs.new_correlation_id()
     try:
-        app(standalone_mode=False)
-    except SystemExit:
-        raise
-    except typer.Abort:
-        sys.stderr.write("brokerbot: aborted\n")
-        sys.exit(130)
-    except KeyboardInterrupt:
-        sys.exit(130)
+        app()  # standalone mode: usage errors are printed by typer with exit status 2
     except Exception as exc:  # one line for the person, the traceback for the log
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
         log.error("command failed", exc_info=True)
         if isinstance(exc, USER_ERRORS):
             sys.stderr.write(f"brokerbot: {exc}\n")

@@ -1,0 +1,32 @@
+"""`brokerbot parse [--now ISO] [TEXT]`: the recognised intent and slots, one JSON line each."""
+from __future__ import annotations
+
+import json
+import sys
+
+import typer
+
+from bot.cli import app
+from bot.cli.common import make_app, parse_now
+from intents.mentions import index_for
+from intents.rules import RuleRecognizer
+
+
+@app.command("parse")
+def parse(text: str = typer.Argument(None, help="The message; without it, one message per line from stdin."),
+          now: str = typer.Option(None, "--now", help="Fix the clock: ISO 8601 with offset.")) -> None:
+    """Print the intent and slots the bot recognises, as JSON."""
+    bot = make_app()
+    try:
+        moment = parse_now(now, bot.db.tz).astimezone(bot.db.tz)
+        recognizer = RuleRecognizer()
+        lines = [text] if text is not None else (line.rstrip("\n") for line in sys.stdin)
+        with bot.db.session() as session:
+            index = index_for(session)
+            for line in lines:
+                if not line.strip():
+                    continue
+                intent = recognizer.recognize(line, index=index, now=moment)
+                sys.stdout.write(json.dumps(intent.as_json(), ensure_ascii=False) + "\n")
+    finally:
+        bot.close()
