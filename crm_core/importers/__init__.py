@@ -54,6 +54,7 @@ def import_file(*, session: Session, kind: str, path: str | Path, skip_invalid: 
     if report.bad_rows and not skip_invalid:
         return report
     module.apply(job, plan)
+    job.analyze()
     report.applied = True
     if report.changed:
         audit.record(session=session, actor="import", action=f"import.{kind}",
