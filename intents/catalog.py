@@ -15,6 +15,7 @@ class SlotSpec:
     name: str
     type: str
     values: tuple[str, ...] = ()
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ def catalog() -> dict[str, IntentSpec]:
     data = yaml.safe_load(CATALOG_FILE.read_text(encoding="utf-8"))["intents"]
     specs = {}
     for name, body in data.items():
-        slots = {slot: SlotSpec(slot, spec["type"], tuple(spec.get("values", ())))
+        slots = {slot: SlotSpec(slot, spec["type"], tuple(spec.get("values", ())), spec.get("description", ""))
                  for slot, spec in (body.get("slots") or {}).items()}
         specs[name] = IntentSpec(name=name, description=body["description"], slots=slots,
                                  examples=tuple(body.get("examples") or ()),
