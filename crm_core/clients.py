@@ -40,6 +40,9 @@ class Client(Timestamps, Provenance, Base):
     risk_level: Mapped[str | None] = mapped_column(String(2))
     birthday: Mapped[date | None] = mapped_column(Date)
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    # For leads: what they are interested in and where they came from.
+    interest: Mapped[str | None] = mapped_column(String(255))
+    lead_source: Mapped[str | None] = mapped_column(String(128))
     # Personal data: Fernet ciphertext plus a keyed hash for exact matching (crm_core.crypto).
     phone_enc: Mapped[str | None] = mapped_column(String(255))
     phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -78,3 +78,13 @@ def test_audit_log_is_append_only_and_verifiable(app, session):
     with pytest.raises(DBAPIError):
         session.execute(text("DELETE FROM audit_log WHERE id=2"))
     session.rollback()
+
+
+def test_migrations_build_exactly_the_models_schema(app):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from crm_core.models import Base
+
+    with app.db.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
