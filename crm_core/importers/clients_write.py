@@ -43,9 +43,8 @@ def write(job: Job, plan) -> None:
     new = [rec for rec in plan.recs if rec.client_id is None]
     fresh = {rec.line for rec in new}
     old = [rec for rec in plan.recs if rec.client_id is not None]
-    made = job.write("writing", insert(Client).returning(Client.id, sort_by_parameter_order=True),
-                     [_new_client(job, rec) for rec in new], returning=True)
-    for rec, (client_id,) in zip(new, made):
+    made = job.insert("writing", Client, [_new_client(job, rec) for rec in new])
+    for rec, client_id in zip(new, made):
         rec.client_id = client_id
     stored = {row.id: row for row in job.lookup(
         lambda chunk: select(Client.id, Client.manager_id, Client.phone_hash, Client.id_number_hash,

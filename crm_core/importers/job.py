@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
 from crm_core.base import Source
@@ -91,6 +91,24 @@ class Job:
             if self.progress is not None:
                 self.progress(stage, min(start + BATCH, len(rows)), len(rows))
         return returned
+
+
+    def insert(self, stage: str, model, rows: list[dict]) -> list[int]:
+        """Inserts rows of `model`; returns their new ids, in order."""
+        if not rows:
+            return []
+        if not self.postgres:
+            made = self.write(stage, insert(model).returning(model.id, sort_by_parameter_order=True), rows,
+                              returning=True)
+            return [row[0] for row in made]
+        # On PostgreSQL, RETURNING turns each batch into one huge statement that psycopg parses
+        # slowly; taking the ids from the table's sequence first lets a plain executemany run.
+        table = model.__table__.name
+        ids = list(self.session.scalars(
+            text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+            {"table": table, "n": len(rows)}))
+        self.write(stage, insert(model), [dict(row, id=id_) for row, id_ in zip(rows, ids)])
+        return ids
 
 
 class FirstSeen:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from crm_core.base import utcnow
 from crm_core.importers.fields import Cells
@@ -106,9 +106,7 @@ def _teams(job: Job, recs: list[Rec]) -> dict[str, int]:
     new = [name for name in dict.fromkeys(r.values["team"] for r in recs if r.values["team"])
            if name not in teams]
     if new:
-        made = job.write("teams", insert(Team).returning(Team.id, Team.name, sort_by_parameter_order=True),
-                         [{"name": name} for name in new], returning=True)
-        teams.update({name: id_ for id_, name in made})
+        teams.update(zip(new, job.insert("teams", Team, [{"name": name} for name in new])))
     return teams
 
 
@@ -125,9 +123,9 @@ def apply(job: Job, plan: Plan) -> None:
         diff = {f: v[f] for f in FIELDS if v[f] is not None and getattr(stored, f) != v[f]}
         if diff:
             changes[stored.id] = diff
-    made = job.write("writing", insert(Staff).returning(Staff.id, Staff.login), inserts,
-                     returning=True)
-    ids = {login: row.id for login, row in existing.items()} | {login: id_ for id_, login in made}
+    made = job.insert("writing", Staff, inserts)
+    ids = {login: row.id for login, row in existing.items()} | {
+        row["login"]: id_ for row, id_ in zip(inserts, made)}
     for rec in recs:
         sup = rec.values["supervisor"]
         stored = existing.get(rec.values["login"])
