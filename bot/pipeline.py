@@ -15,15 +15,12 @@ from bot.events import ChatEvent
 from bot.logs import new_correlation_id
 from crm_core import conversations
 from crm_core.base import Source
-from crm_core.clients import Client
 from crm_core.staff import Staff, get_staff, staff_by_platform_id
-from crm_core.visibility import can_see
-from intents.catalog import catalog
 from intents.context import HandlerContext
+from intents.dialog import Dialog
 from intents.handlers import load_all
 from intents.mentions import index_for
 from intents.replies import Reply
-from intents.resolve import picked_number, resolve_client
 from intents.rules import RuleRecognizer, language_of
 from intents.types import Intent
 
@@ -125,30 +122,9 @@ class Pipeline:
 
     def respond(self, turn: Turn) -> Reply:
         ctx = self.context(turn)
-        pending = turn.state.pop("pending", None)
-        intent = None
-        if pending is not None:
-            number = picked_number(turn.event.text)
-            if number is not None:
-                ids = pending["client_ids"]
-                if not 1 <= number <= len(ids):
-                    turn.state["pending"] = pending
-                    return Reply(ctx.t("choice_out_of_range", count=len(ids)))
-                intent = Intent(pending["intent"], dict(pending["slots"]), pending["confidence"], "context",
-                                client_id=ids[number - 1])
-        if intent is None:
-            intent = self.recognize(turn)
-        turn.intent = intent
-        spec = catalog().get(intent.name)
-        if spec is not None and spec.needs_client:
-            picked = turn.session.get(Client, intent.client_id) if intent.client_id is not None else None
-            if picked is not None and can_see(session=turn.session, staff=turn.staff, client=picked):
-                ctx.client = picked
-            else:
-                resolved = resolve_client(ctx, intent)
-                if isinstance(resolved, Reply):
-                    return resolved
-                ctx.client = resolved
-            turn.state["last_client_id"] = ctx.client.id
-        log.info("intent %s slots=%s confidence=%.2f", intent.name, intent.slots, intent.confidence)
-        return self.handlers[intent.name](ctx, intent)
+        dialog = Dialog(self.handlers, lambda text: self.recognize(turn))
+        turn.intent, reply = dialog.respond(ctx, turn.event.text)
+        if turn.intent is not None:
+            log.info("intent %s slots=%s confidence=%.2f source=%s", turn.intent.name, turn.intent.slots,
+                     turn.intent.confidence, turn.intent.source)
+        return reply

@@ -20,6 +20,7 @@ def handler(*names: str):
 
 
 def load_all() -> dict[str, Callable]:
-    from intents.handlers import funds, general, interactions, profile  # noqa: F401
+    from intents.handlers import (funds, general, interactions, kpi, leads, lists,  # noqa: F401
+                                  profile, reminders)
 
     return HANDLERS

@@ -7,15 +7,11 @@ from intents.replies import Reply
 from intents.types import Intent
 
 PENDING = {  # intent -> what to call it while it is not built yet
-    "find_clients": ("客户筛选", "client lists"),
-    "create_reminder": ("提醒", "reminders"),
-    "create_lead": ("线索登记", "leads"),
     "request_approval": ("审批申请", "approval requests"),
     "decide_approval": ("审批", "approvals"),
     "list_approvals": ("审批查询", "approval lists"),
     "list_alerts": ("风险预警", "risk alerts"),
     "ack_alert": ("预警确认", "alert acknowledgement"),
-    "kpi_report": ("业绩统计", "performance reports"),
 }
 
 

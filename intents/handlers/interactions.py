@@ -19,7 +19,7 @@ def parse_slot_time(value: str, ctx: HandlerContext) -> tuple[datetime, bool]:
     return (moment if moment.tzinfo else moment.replace(tzinfo=ctx.tz)), False
 
 
-def _show(moment: datetime, date_only: bool, ctx: HandlerContext) -> str:
+def show_time(moment: datetime, date_only: bool, ctx: HandlerContext) -> str:
     return moment.date().isoformat() if date_only else fmt.when(moment, ctx.tz)
 
 
@@ -35,8 +35,8 @@ def log(ctx: HandlerContext, intent: Intent) -> Reply:
                                   occurred_at=occurred_at, date_only=date_only, summary=summary,
                                   next_followup=followup, followup_date_only=followup_date_only,
                                   source=ctx.source)
-    lines = [ctx.t("interaction_logged", when=_show(occurred_at, date_only, ctx),
+    lines = [ctx.t("interaction_logged", when=show_time(occurred_at, date_only, ctx),
                    channel=ctx.t(f"channel_{channel.value}"), client=ctx.client.name, summary=summary)]
     if reminder is not None:
-        lines.append(ctx.t("followup_set", when=_show(followup, followup_date_only, ctx)))
+        lines.append(ctx.t("followup_set", when=show_time(followup, followup_date_only, ctx)))
     return Reply("\n".join(lines))

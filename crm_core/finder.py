@@ -1,0 +1,112 @@
+"""Client lists by condition (find_clients), always within what the asking person may see."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import and_, exists, extract, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from crm_core.accounts import Account
+from crm_core.clients import Client, ClientTag, Lifecycle
+from crm_core.interactions import Interaction
+from crm_core.margin import MarginSnapshot
+from crm_core.staff import Staff
+from crm_core.visibility import visible_clients
+
+
+@dataclass(frozen=True)
+class ClientFilter:
+    risk_above: Decimal | None = None  # a percentage, 80 = 80%
+    available_below: Decimal | None = None
+    no_contact_days: int | None = None
+    no_trade_days: int | None = None
+    tag: str | None = None
+    risk_level: str | None = None
+    birthday: str | None = None  # today | this_week | this_month | next_month
+    opened_within_days: int | None = None
+    top: int | None = None
+
+    def empty(self) -> bool:
+        return all(v is None for v in vars(self).values())
+
+
+@dataclass(frozen=True)
+class Found:
+    client: Client
+    risk_degree: Decimal | None  # the highest of the client's accounts, latest snapshot
+    available: Decimal | None  # summed over the client's accounts
+    last_contact: datetime | None
+
+
+def latest_snapshots():
+    """An aliased MarginSnapshot restricted to each account's newest row."""
+    newest = (select(MarginSnapshot.account_id, func.max(MarginSnapshot.timestamp).label("ts"))
+              .group_by(MarginSnapshot.account_id).subquery())
+    snap = aliased(MarginSnapshot)
+    return snap, and_(snap.account_id == newest.c.account_id, snap.timestamp == newest.c.ts), newest
+
+
+def _birthday_clause(which: str, today: date):
+    month = extract("month", Client.birthday)
+    day = extract("day", Client.birthday)
+    if which == "today":
+        return and_(month == today.month, day == today.day)
+    if which == "next_month":
+        return month == (today.month % 12) + 1
+    if which == "this_week":
+        days = [today + timedelta(days=i) for i in range(-today.weekday(), 7 - today.weekday())]
+        return or_(*[and_(month == d.month, day == d.day) for d in days])
+    return month == today.month
+
+
+def find_clients(*, session: Session, staff: Staff, filters: ClientFilter, now: datetime,
+                 limit: int = 200) -> tuple[list[Found], int]:
+    """Matching clients (at most `limit`) and how many matched in all."""
+    today = now.date()
+    snap, on_latest, newest = latest_snapshots()
+    funds = (select(Account.client_id.label("client_id"),
+                    func.max(snap.risk_degree).label("risk"), func.sum(snap.available).label("available"))
+             .join(newest, newest.c.account_id == Account.id).join(snap, on_latest)
+             .group_by(Account.client_id).subquery())
+    contact = (select(Interaction.client_id.label("client_id"), func.max(Interaction.occurred_at).label("at"))
+               .group_by(Interaction.client_id).subquery())
+    query = (select(Client, funds.c.risk, funds.c.available, contact.c.at)
+             .outerjoin(funds, funds.c.client_id == Client.id)
+             .outerjoin(contact, contact.c.client_id == Client.id)
+             .where(visible_clients(staff), Client.lifecycle != Lifecycle.closed))
+    f = filters
+    if f.risk_above is not None:
+        query = query.where(funds.c.risk >= Decimal(f.risk_above) / 100)
+    if f.available_below is not None:
+        query = query.where(funds.c.available < Decimal(f.available_below))
+    if f.no_contact_days is not None:
+        query = query.where(or_(contact.c.at.is_(None), contact.c.at < now - timedelta(days=f.no_contact_days)))
+    if f.no_trade_days is not None:
+        since = now - timedelta(days=f.no_trade_days)
+        traded = (select(MarginSnapshot.id).join(Account, Account.id == MarginSnapshot.account_id)
+                  .where(Account.client_id == Client.id, MarginSnapshot.timestamp >= since,
+                         MarginSnapshot.commission > 0))
+        query = query.where(Client.accounts.any(), ~exists(traded))
+    if f.tag:
+        query = query.where(Client.tag_rows.any(ClientTag.tag == f.tag))
+    if f.risk_level:
+        query = query.where(Client.risk_level == f.risk_level)
+    if f.birthday:
+        query = query.where(Client.birthday.is_not(None), _birthday_clause(f.birthday, today))
+    if f.opened_within_days is not None:
+        query = query.where(Client.accounts.any(Account.opened_on >= today - timedelta(days=f.opened_within_days)))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    if f.top:
+        query = query.where(funds.c.risk.is_not(None)).order_by(funds.c.risk.desc(), Client.id)
+        limit = min(limit, f.top)
+    elif f.risk_above is not None:
+        query = query.order_by(funds.c.risk.desc(), Client.id)
+    elif f.birthday:
+        query = query.order_by(extract("month", Client.birthday), extract("day", Client.birthday), Client.id)
+    else:
+        query = query.order_by(Client.name, Client.id)
+    rows = session.execute(query.limit(limit)).all()
+    found = [Found(client, risk, available, at) for client, risk, available, at in rows]
+    return found, (min(total, f.top) if f.top else total)

@@ -1,0 +1,102 @@
+"""The conversation around one message: numbered choices, confirmations before uncertain
+writes, "他" meaning the last client, then the permission-checked handler call.
+
+State (per person and platform, kept by the caller between messages):
+  pending        a numbered choice waiting for "1"/"第二个": intent, slots, client_ids
+  confirm        a write waiting for 确认/取消: intent, slots, confidence, client_id
+  last_client_id the client of the last answer ("他的持仓呢")
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+from crm_core.clients import Client
+from crm_core.crypto import mask_phone
+from crm_core.visibility import can_see
+from intents.catalog import catalog
+from intents.context import HandlerContext
+from intents.replies import Reply
+from intents.resolve import picked_number, resolve_client
+from intents.types import Intent
+
+YES = re.compile(r"^\s*(?:确认|确定|是的?|好的?|对的?|没问题|可以|保存|ok|okay|yes|y|confirm|sure)\s*[!！。.]*\s*$", re.I)
+NO = re.compile(r"^\s*(?:取消|不对|不用了?|不要|算了|不|否|no|n|cancel)\s*[!！。.]*\s*$", re.I)
+CONFIDENT = 0.8
+# Intents that take a client slot only sometimes: resolved when a client was named.
+OPTIONAL_CLIENT = {"create_reminder", "list_approvals", "request_approval"}
+
+
+def _restore(saved: dict, source: str, client_id: int | None) -> Intent:
+    return Intent(saved["intent"], dict(saved["slots"]), saved.get("confidence", 1.0), source,
+                  client_id=client_id)
+
+
+def _summary(ctx: HandlerContext, intent: Intent) -> str:
+    parts = []
+    for name in catalog()[intent.name].slots:
+        value = intent.slots.get(name)
+        if value in (None, ""):
+            continue
+        if name == "client" and ctx.client is not None:
+            value = ctx.client.name
+        elif name == "channel":
+            value = ctx.t(f"channel_{value}")
+        elif name == "phone":
+            value = mask_phone(str(value))
+        parts.append(f"{ctx.t('slot_' + name)} {value}")
+    sep = "；" if ctx.lang == "zh" else "; "
+    return ctx.t(f"intent_{intent.name}") + ("：" if ctx.lang == "zh" else ": ") + sep.join(parts)
+
+
+class Dialog:
+    def __init__(self, handlers: dict[str, Callable], recognize: Callable[[str], Intent]):
+        self.handlers = handlers
+        self.recognize = recognize
+
+    def resume(self, ctx: HandlerContext, text: str) -> Intent | Reply | None:
+        """An answer to the previous question, if this message is one."""
+        pending = ctx.state.pop("pending", None)
+        if pending is not None:
+            number = picked_number(text)
+            if number is not None:
+                ids = pending["client_ids"]
+                if not 1 <= number <= len(ids):
+                    ctx.state["pending"] = pending
+                    return Reply(ctx.t("choice_out_of_range", count=len(ids)))
+                return _restore(pending, "context", ids[number - 1])
+        confirm = ctx.state.pop("confirm", None)
+        if confirm is not None:
+            if YES.match(text):
+                intent = _restore(confirm, "confirmed", confirm.get("client_id"))
+                intent.confidence = 1.0
+                return intent
+            if NO.match(text):
+                return Reply(ctx.t("confirm_cancelled"))
+        return None
+
+    def respond(self, ctx: HandlerContext, text: str) -> tuple[Intent | None, Reply]:
+        resumed = self.resume(ctx, text)
+        if isinstance(resumed, Reply):
+            return None, resumed
+        intent = resumed or self.recognize(text)
+        spec = catalog().get(intent.name)
+        if spec is None:
+            intent = Intent("unknown")
+            spec = catalog()["unknown"]
+        wants_client = spec.needs_client or (intent.name in OPTIONAL_CLIENT and intent.slots.get("client"))
+        if wants_client:
+            picked = ctx.session.get(Client, intent.client_id) if intent.client_id is not None else None
+            if picked is not None and can_see(session=ctx.session, staff=ctx.staff, client=picked):
+                ctx.client = picked
+            else:
+                resolved = resolve_client(ctx, intent)
+                if isinstance(resolved, Reply):
+                    return intent, resolved
+                ctx.client = resolved
+            ctx.state["last_client_id"] = ctx.client.id
+        if spec.write and intent.confidence < CONFIDENT and intent.name in self.handlers:
+            ctx.state["confirm"] = {"intent": intent.name, "slots": intent.slots, "confidence": intent.confidence,
+                                    "client_id": ctx.client.id if ctx.client else None}
+            return intent, Reply(ctx.t("confirm_prompt", summary=_summary(ctx, intent)))
+        return intent, self.handlers[intent.name](ctx, intent)

@@ -1,0 +1,30 @@
+"""kpi_report: clients, equity, new accounts and interactions for me, my team or the branch."""
+from __future__ import annotations
+
+from crm_core.kpi import PERIODS, kpi
+from intents import format as fmt
+from intents.context import HandlerContext
+from intents.handlers import handler
+from intents.replies import Reply
+from intents.types import Intent
+
+METRICS = ("clients", "equity", "new_accounts", "interactions")
+
+
+@handler("kpi_report")
+def report(ctx: HandlerContext, intent: Intent) -> Reply:
+    wanted = str(intent.slots.get("scope") or "me")
+    period = str(intent.slots.get("period") or "month")
+    period = period if period in PERIODS else "month"
+    figures = kpi(session=ctx.session, staff=ctx.staff, scope=wanted if wanted in ("me", "team", "branch") else "me",
+                  period=period, now=ctx.now)
+    metric = intent.slots.get("metric")
+    shown = [metric] if metric in METRICS else list(METRICS)
+    values = {"clients": str(figures.clients), "equity": fmt.money(figures.equity),
+              "new_accounts": str(figures.new_accounts), "interactions": str(figures.interactions)}
+    lines = [ctx.t("kpi_title", scope=ctx.t(f"scope_{figures.scope}"), period=ctx.t(f"period_{period}"),
+                   now=fmt.when(ctx.now, ctx.tz))]
+    lines += [ctx.t(f"kpi_{name}", value=values[name]) for name in shown]
+    if figures.scope != wanted:
+        lines.append(ctx.t("kpi_narrowed", scope=ctx.t(f"scope_{figures.scope}")))
+    return Reply("\n".join(lines))

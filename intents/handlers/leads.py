@@ -1,0 +1,35 @@
+"""create_lead: a prospective client, owned by the person who registers it."""
+from __future__ import annotations
+
+import re
+
+from crm_core.crypto import mask_phone
+from crm_core.leads import create_lead, find_duplicate_lead
+from intents.context import HandlerContext
+from intents.handlers import handler
+from intents.replies import Reply
+from intents.types import Intent
+
+PHONE = re.compile(r"^(?:\+?86)?1[3-9]\d{9}$|^0\d{2,3}-?\d{7,8}$")
+
+
+@handler("create_lead")
+def lead(ctx: HandlerContext, intent: Intent) -> Reply:
+    name = str(intent.slots.get("client") or "").strip()
+    if not name:
+        return Reply(ctx.t("lead_needs_name"))
+    phone = re.sub(r"[\s-]", "", str(intent.slots.get("phone") or "")) or None
+    if phone and not PHONE.match(phone):
+        return Reply(ctx.t("lead_bad_phone", phone=mask_phone(phone)))
+    existing = find_duplicate_lead(session=ctx.session, name=name, phone=phone)
+    if existing is not None:
+        owner = existing.manager.name if existing.manager else "—"
+        return Reply(ctx.t("lead_duplicate", name=name, existing=f"{existing.name}，{owner}"))
+    interest = intent.slots.get("interest")
+    create_lead(session=ctx.session, actor=ctx.staff, name=name, phone=phone,
+                interest=str(interest) if interest else None,
+                lead_source=str(intent.slots["source"]) if intent.slots.get("source") else None,
+                source=ctx.source)
+    sep = "，" if ctx.lang == "zh" else ", "
+    details = "".join(sep + part for part in (mask_phone(phone) if phone else None, interest) if part)
+    return Reply(ctx.t("lead_created", name=name, details=details, manager=ctx.staff.name))

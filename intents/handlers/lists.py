@@ -1,0 +1,69 @@
+"""find_clients: a numbered list of the asking person's clients matching a condition."""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from crm_core.finder import ClientFilter, find_clients
+from intents import format as fmt
+from intents.context import HandlerContext
+from intents.handlers import handler
+from intents.replies import Choice, Reply
+from intents.types import Intent
+
+SHOWN = 20
+NUMBERS = ("risk_above", "available_below")
+INTEGERS = ("no_contact_days", "no_trade_days", "opened_within_days", "top")
+TEXTS = ("tag", "risk_level", "birthday")
+
+
+def filter_from(slots: dict) -> ClientFilter:
+    values = {}
+    for name in NUMBERS:
+        if slots.get(name) is not None:
+            try:
+                values[name] = Decimal(str(slots[name]))
+            except InvalidOperation:
+                pass
+    for name in INTEGERS:
+        if slots.get(name) is not None and str(slots[name]).lstrip("-").isdigit():
+            values[name] = max(0, int(slots[name]))
+    for name in TEXTS:
+        if slots.get(name):
+            values[name] = str(slots[name])
+    return ClientFilter(**values)
+
+
+def _row(ctx: HandlerContext, found, filters: ClientFilter) -> str:
+    details = []
+    if found.risk_degree is not None and (filters.risk_above is not None or filters.top or not details):
+        details.append(ctx.t("find_risk", value=fmt.percent(found.risk_degree)))
+    if filters.available_below is not None and found.available is not None:
+        details.append(ctx.t("find_available", value=fmt.money(found.available)))
+    if filters.no_contact_days is not None:
+        details.append(ctx.t("find_last_contact", value=found.last_contact.astimezone(ctx.tz).date().isoformat())
+                       if found.last_contact else ctx.t("find_never_contacted"))
+    if filters.birthday and found.client.birthday:
+        details.append(ctx.t("find_birthday", value=found.client.birthday.strftime("%m-%d")))
+    sep = "，" if ctx.lang == "zh" else ", "
+    return found.client.name + ((" " + sep.join(details)) if details else "")
+
+
+@handler("find_clients")
+def find(ctx: HandlerContext, intent: Intent) -> Reply:
+    filters = filter_from(intent.slots)
+    if filters.empty():
+        return Reply(ctx.t("find_needs_filter"))
+    found, total = find_clients(session=ctx.session, staff=ctx.staff, filters=filters, now=ctx.now, limit=SHOWN)
+    if not found:
+        return Reply(ctx.t("find_none"))
+    lines = [ctx.t("find_title", count=total)]
+    choices = []
+    for n, item in enumerate(found, 1):
+        choices.append(Choice(item.client.name, str(n)))
+        lines.append(ctx.t("choice_row", n=n, label=_row(ctx, item, filters)))
+    if total > len(found):
+        lines.append(ctx.t("find_more", more=total - len(found)))
+    lines.append(ctx.t("find_pick"))
+    ctx.state["pending"] = {"intent": "client_profile", "slots": {}, "confidence": 1.0,
+                            "client_ids": [item.client.id for item in found]}
+    return Reply("\n".join(lines), choices=choices, private=True)
