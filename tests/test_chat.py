@@ -158,3 +158,13 @@ def test_a_fault_gives_a_reference_not_a_traceback_and_the_log_has_both(app, crm
     assert failure and "cannot be decrypted" in str(failure[0].exc_info[1])
     from bot.logs import correlation_id
     assert correlation_id.get() == ref
+
+
+def test_context_expires_after_the_idle_time(app, crm):
+    chat(app, "m1").send("张三的保证金还够吗")
+    later = TerminalSession("m1", Pipeline(app).handle, tz=app.db.tz,
+                            now=NOW + app.settings.context_idle + timedelta(minutes=1))
+    assert "请问是哪位客户" in later.send("他的持仓呢").text
+    soon = TerminalSession("m1", Pipeline(app).handle, tz=app.db.tz, now=NOW + timedelta(minutes=5))
+    chat(app, "m1").send("张三的保证金还够吗")
+    assert "rb2601" in soon.send("他的持仓呢").text
