@@ -48,6 +48,8 @@ def read_table(path: Path, expected: tuple[str, ...]) -> Table:
         magic = handle.read(4)
     if magic == OLE_MAGIC or path.suffix.lower() == ".xls":
         raise ImportFileError(say("old_xls"))
+    if path.suffix.lower() in (".xlsx", ".xlsm") and magic != ZIP_MAGIC:
+        raise ImportFileError(say("bad_xlsx", error="it is not a zip container"))
     raw_rows = _xlsx_rows(path) if magic == ZIP_MAGIC else _csv_rows(path)
     return _table(raw_rows, expected)
 
