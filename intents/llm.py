@@ -64,7 +64,7 @@ class LLMRecognizer:
             return None
         try:
             args = json.loads(arguments or "{}")
-        except ValueError:
+        except (TypeError, ValueError):
             log.warning("LLM tool call %s had malformed arguments; the rules answer", name)
             return None
         intent = validate(name, args, tz=now.tzinfo)
@@ -75,8 +75,8 @@ class LLMRecognizer:
         return intent
 
     def _ask(self, masked: str, now: datetime) -> tuple[str | None, str | None]:
-        # tool_choice "auto" rather than "required": every OpenAI-compatible server accepts it,
-        # and a reply without a tool call is treated as no answer anyway.
+        # tool_choice "auto" (the API's default with tools) rather than "required", which not every
+        # OpenAI-compatible server implements; a reply without a tool call is no answer anyway.
         response = self.client.chat.completions.create(
             model=self.model, temperature=0, tools=self.tools, tool_choice="auto",
             messages=[{"role": "system", "content": system_prompt(now)}, {"role": "user", "content": masked}])

@@ -113,8 +113,10 @@ def test_low_confidence_rules_ask_and_same_intent_keeps_the_rules_slots(fake):
     slow(5, tool_call("help", {})), server_error(), rate_limited(1), tool_call("log_interaction", '{"client": "张'),
     tool_call("transfer_money", {"amount": 100}), tool_call("unknown", {}), tool_call("help", '["a list"]'),
     text_answer("您好，请问有什么可以帮您？"), Answer(raw=b"<html>502 Bad Gateway</html>"),
+    Answer(message={"role": "assistant", "tool_calls": [{"id": "c", "type": "function",
+                                                          "function": {"name": "help", "arguments": {"x": 1}}}]}),
 ], ids=["slow", "500", "429", "malformed-arguments", "unknown-intent", "llm-says-unknown", "not-an-object",
-        "no-tool-call", "not-json"])
+        "no-tool-call", "not-json", "arguments-not-a-string"])
 def test_failing_or_nonsense_endpoint_leaves_the_rules_answer(fake, answer, caplog):
     fake.default = answer
     rules = FixedRules("query_margin", 0.5, client="张三")
