@@ -21,6 +21,7 @@ from intents.dialog import Dialog
 from intents.handlers import load_all
 from intents.mentions import index_for
 from intents.replies import Reply
+from intents.recognize import build_recognizer
 from intents.rules import RuleRecognizer, language_of
 from intents.types import Intent
 
@@ -46,7 +47,7 @@ Middleware = Callable[[Turn, Callable[[], Reply]], Reply]
 class Pipeline:
     def __init__(self, app, recognizer: RuleRecognizer | None = None):
         self.app = app
-        self.recognizer = recognizer or RuleRecognizer()
+        self.recognizer = recognizer or build_recognizer(app.settings)
         self.handlers = load_all()
         self.middleware: list[Middleware] = [self.errors, self.database, self.identity, self.conversation]
 
