@@ -78,7 +78,9 @@ def hour_of(hour: int, part: str | None) -> int:
 def parse_times(text: str, now: datetime, prefer: str | None = None) -> list[TimeExpr]:
     """Every time expression in `text`, in order. `now` must be aware (business time zone)."""
     from intents import timeparse_cn, timeparse_en
+    from intents.chinese import simplify
 
-    found = timeparse_cn.parse(text, now, prefer) + timeparse_en.parse(text.lower(), now, prefer)
+    plain = simplify(text)  # same length: spans still point into `text`
+    found = timeparse_cn.parse(plain, now, prefer) + timeparse_en.parse(plain, now, prefer)
     found.sort(key=lambda t: t.start)
     return found

@@ -28,7 +28,7 @@ DATE = (
     rf"|(?P<mrel>{MREL})(?P<mday2>{NUM})[日号]"
     rf"|(?P<mday3>{NUM})号"
     r"|(?P<slash_m>\d{1,2})/(?P<slash_d>\d{1,2})(?![\d/])"
-    rf"|(?P<mend>{MREL})?(?P<edge>月底|月末|月初|月中)"
+    r"|(?P<mend>下个?|本|这个?)?(?P<edge>月底|月末|月初|月中)"
     rf"|(?P<n>{NUM}|半)(?P<unit>天|日|个?(?:周|星期|礼拜)|个月)(?P<dir>后|以后|之后|前|以前|之前)"
 )
 PART = r"(?P<part>凌晨|早上|早晨|上午|中午|下午|傍晚|晚上)"

@@ -1,4 +1,7 @@
-"""`brokerbot parse [--now ISO] [TEXT]`: the recognised intent and slots, one JSON line each."""
+"""`brokerbot parse [--now ISO] [TEXT]`: the recognised intent and slots, one JSON line each.
+
+Client names come from the CRM (BROKERBOT_DATABASE_URL); the recogniser is the bot's own: the
+rules, and the LLM only when BROKERBOT_LLM_* configure one and the rules are unsure."""
 from __future__ import annotations
 
 import json
@@ -9,7 +12,7 @@ import typer
 from bot.cli import app
 from bot.cli.common import make_app, parse_now
 from intents.mentions import index_for
-from intents.rules import RuleRecognizer
+from intents.recognize import build_recognizer
 
 
 @app.command("parse")
@@ -19,14 +22,14 @@ def parse(text: str = typer.Argument(None, help="The message; without it, one me
     bot = make_app()
     try:
         moment = parse_now(now, bot.db.tz).astimezone(bot.db.tz)
-        recognizer = RuleRecognizer()
-        lines = [text] if text is not None else (line.rstrip("\n") for line in sys.stdin)
+        recognizer = build_recognizer(bot.settings)
+        lines = [text] if text is not None else (line.rstrip("\r\n") for line in sys.stdin)
         with bot.db.session() as session:
-            index = index_for(session)
             for line in lines:
                 if not line.strip():
                     continue
-                intent = recognizer.recognize(line, index=index, now=moment)
+                intent = recognizer.recognize(line, index=index_for(session), now=moment)
                 sys.stdout.write(json.dumps(intent.as_json(), ensure_ascii=False) + "\n")
+                sys.stdout.flush()
     finally:
         bot.close()
