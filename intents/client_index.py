@@ -13,10 +13,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from intents.chinese import pinyin_key, simplify
-from intents.names import institution_aliases, is_han, name_key, surname_of, title_at
+from intents.names import institution_aliases, name_key, surname_of, title_at
 
 ACCOUNT_RE = re.compile(r"(?<!\d)\d{6,16}(?!\d)")
-WORD_RE = re.compile(r"[a-z]+")
 EN_TITLES = {"mr", "mrs", "ms", "miss", "dr"}
 
 
@@ -102,67 +101,11 @@ class ClientIndex:
 
     # -- reading ---------------------------------------------------------------------------
     def find(self, text: str, norm: str | None = None) -> list[Mention]:
-        """Clients named in `text` (names, short names, pinyin, titles, accounts), left to right."""
-        norm = norm if norm is not None else simplify(text)
-        found: list[Mention] = []
-        taken = bytearray(len(norm))
+        """Clients named in `text` (names, short names, pinyin, titles, accounts), left to right.
+        `norm` is `text` already simplified (intents.chinese.simplify), when the caller has it."""
+        from intents.scan import find
 
-        def take(start: int, end: int, ids, kind: str) -> None:
-            found.append(Mention(text[start:end], start, end, list(ids), kind == "account", kind))
-            taken[start:end] = b"\1" * (end - start)
-
-        for m in ACCOUNT_RE.finditer(norm):
-            if m.group() in self.by_account:
-                take(m.start(), m.end(), [self.by_account[m.group()]], "account")
-        i, n = 0, len(norm)
-        while i < n:
-            if taken[i] or not is_han(norm[i]):
-                i += 1
-                continue
-            end = self._name_at(norm, i, taken)
-            if end:
-                key = norm[i:end]
-                ids = self.by_name.get(key)
-                take(i, end, ids or self.aliases[key], "name" if ids else "alias")
-                i = end
-                continue
-            titled = title_at(norm, i, self.by_surname)
-            if titled:
-                surname, end = titled
-                take(i, end, self.by_surname.get(surname, ()), "title")
-                i = end
-                continue
-            i += 1
-        self._find_ascii(norm, taken, take)
-        found.sort(key=lambda m: m.start)
-        return found
-
-    def _name_at(self, norm: str, i: int, taken: bytearray) -> int:
-        for length in self._first.get(norm[i], ()):
-            key = norm[i:i + length]
-            if len(key) == length and (key in self.by_name or key in self.aliases) and not any(taken[i:i + length]):
-                return i + length
-        return 0
-
-    def _find_ascii(self, norm: str, taken: bytearray, take) -> None:
-        words = [m for m in WORD_RE.finditer(norm) if not taken[m.start()]]
-        i = 0
-        while i < len(words):
-            for j in range(min(len(words), i + 4), i, -1):
-                run = words[i:j]
-                if any(norm[a.end():b.start()].strip() for a, b in zip(run, run[1:])):
-                    continue
-                tokens = [w.group() for w in run]
-                spaced, joined = " ".join(tokens), "".join(tokens)
-                hit = (self.by_name.get(spaced), "name") if spaced in self.by_name else \
-                      (self.by_pinyin.get(joined), "pinyin") if joined in self.by_pinyin else (None, "")
-                if hit[0] is None and len(tokens) == 2 and tokens[0] in EN_TITLES:
-                    hit = (self.by_en_surname.get(tokens[1]), "title")
-                if hit[0]:
-                    take(run[0].start(), run[-1].end(), hit[0], hit[1])
-                    i = j - 1
-                    break
-            i += 1
+        return find(self, text, norm if norm is not None else simplify(text))
 
     def lookup(self, mention: str) -> list[int]:
         """Every client a mention as written may mean: a name (simplified or traditional, any
