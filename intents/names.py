@@ -76,4 +76,4 @@ def title_at(norm: str, i: int, known: dict) -> tuple[str, int] | None:
 
 
 # What may follow 老王/小李 for it to be a person and not a word (小时, 老师...).
-_AFTER_PREFIX = set("的呢吗啊呀吧说这那今明昨上下最还有在要是和跟也都，,。.?？!！ ")
+_AFTER_PREFIX = set("的呢吗啊呀吧说这那今明昨上下最还有在要是和跟也都资保持仓可风权账手，,。.?？!！ ")

@@ -32,7 +32,7 @@ def language_of(text: str) -> str | None:
 
 class RuleRecognizer:
     def recognize(self, text: str, *, index: ClientIndex, now: datetime) -> Intent:
-        r = Reading.of(text.strip(), index, now)
+        r = Reading.of(str(text).strip(), index, now)
         name, confidence = classify(r)
         intent = Intent(name=name, confidence=confidence)
         if name == "unknown":
