@@ -16,6 +16,7 @@ class SlotSpec:
     type: str
     values: tuple[str, ...] = ()
     description: str = ""
+    required: bool = False  # the handler asks for it when missing; nothing to confirm before
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,8 @@ def catalog() -> dict[str, IntentSpec]:
     data = yaml.safe_load(CATALOG_FILE.read_text(encoding="utf-8"))["intents"]
     specs = {}
     for name, body in data.items():
-        slots = {slot: SlotSpec(slot, spec["type"], tuple(spec.get("values", ())), spec.get("description", ""))
+        slots = {slot: SlotSpec(slot, spec["type"], tuple(spec.get("values", ())), spec.get("description", ""),
+                                 bool(spec.get("required")))
                  for slot, spec in (body.get("slots") or {}).items()}
         specs[name] = IntentSpec(name=name, description=body["description"], slots=slots,
                                  examples=tuple(body.get("examples") or ()),

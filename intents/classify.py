@@ -24,7 +24,7 @@ def classify(r: Reading) -> tuple[str, float]:
         return "create_reminder", 0.9
     if r.cue("approval_status"):
         return "list_approvals", 0.85
-    if r.cue("lead") and not (has_client and r.known):
+    if r.cue("lead") and (not (has_client and r.known) or r.cue("lead_explicit")):
         return "create_lead", 0.85
     if r.cue("approval_request"):
         return "request_approval", 0.85

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Callable
 
+from crm_core.base import Source
 from crm_core.clients import Client
 from crm_core.crypto import mask_phone
 from crm_core.visibility import can_see
@@ -70,6 +71,8 @@ class Dialog:
             if YES.match(text):
                 intent = _restore(confirm, "confirmed", confirm.get("client_id"))
                 intent.confidence = 1.0
+                # The write records the message that asked for it, not the "确认".
+                ctx.source = Source(**confirm["source"])
                 return intent
             if NO.match(text):
                 return Reply(ctx.t("confirm_cancelled"))
@@ -95,8 +98,10 @@ class Dialog:
                     return intent, resolved
                 ctx.client = resolved
             ctx.state["last_client_id"] = ctx.client.id
-        if spec.write and intent.confidence < CONFIDENT and intent.name in self.handlers:
+        complete = all(intent.slots.get(name) for name, slot in spec.slots.items() if slot.required)
+        if spec.write and complete and intent.confidence < CONFIDENT and intent.name in self.handlers:
             ctx.state["confirm"] = {"intent": intent.name, "slots": intent.slots, "confidence": intent.confidence,
-                                    "client_id": ctx.client.id if ctx.client else None}
+                                    "client_id": ctx.client.id if ctx.client else None,
+                                    "source": vars(ctx.source)}
             return intent, Reply(ctx.t("confirm_prompt", summary=_summary(ctx, intent)))
         return intent, self.handlers[intent.name](ctx, intent)

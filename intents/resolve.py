@@ -59,9 +59,7 @@ def resolve_client(ctx: HandlerContext, intent: Intent) -> Client | Reply:
             return client
         return Reply(ctx.t("which_client"))
     index = index_for(ctx.session)
-    ids = index.by_name.get(" ".join(str(mention).lower().split()), [])
-    if not ids and str(mention) in index.by_account:
-        ids = [index.by_account[str(mention)]]
+    ids = index.lookup(str(mention))  # names, traditional forms, pinyin, titles, account numbers
     clients = [ctx.session.get(Client, cid) for cid in ids]
     visible = [c for c in clients if c is not None and can_see(session=ctx.session, staff=ctx.staff, client=c)]
     if clients and not visible:
