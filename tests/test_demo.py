@@ -33,6 +33,9 @@ PRODUCT = {p.code: p for p in PRODUCTS}
 def demo(session) -> DemoSummary:
     summary = seed_demo(session=session, now=NOW)
     session.commit()
+    # Seeding sets foreign keys, not relationships: read back what a new session would see
+    # (sessions keep objects after commit, and whether they survive depends on the GC).
+    session.expire_all()
     return summary
 
 
