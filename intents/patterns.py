@@ -34,8 +34,16 @@ def plausible(name: str) -> bool:
     return name[:2] in lex.surnames or name[0] in lex.surnames
 
 
+# CTP investor ids are digit strings; 11-digit mobiles (1[3-9]...) are not accounts.
+ACCOUNT_SHAPE = re.compile(r"(?<![\d.])(?!1[3-9]\d{9}(?!\d))\d{8,12}(?![\d.%万])")
+
+
 def guess(text: str, masked: str, *, lead: bool = False) -> Mention | None:
     """A name by pattern in `masked` (normalised, times and products blanked), cut from `text`."""
+    if not lead:
+        number = ACCOUNT_SHAPE.search(text)  # an account number not (yet) in the CRM
+        if number:
+            return Mention(number.group(), number.start(), number.end(), [], False, "pattern")
     patterns = (LEAD,) if lead else (ACTION, QUESTION, LEAD)
     for pattern in patterns:
         for m in pattern.finditer(masked):

@@ -36,8 +36,10 @@ def demo(login: str = typer.Option(None, "--as", help="Chat as this demo staff l
     folder.mkdir(parents=True, exist_ok=True)
     settings = Settings(database_url=f"sqlite:///{(folder / 'brokerbot.db').resolve()}",
                         data_dir=folder.resolve(), secret_key=None)
-    bot = make_app(settings)
+    bot = make_app(settings, ensure_schema=False)
     try:
+        bot.db.upgrade()  # the demo's own database follows this version's schema by itself
+        bot.ready()
         moment = parse_now(now, bot.db.tz)
         with bot.db.transaction() as session:
             fresh = not session.scalar(select(func.count(Client.id)))
