@@ -19,6 +19,7 @@ from crm_core.staff import Staff, get_staff, staff_by_platform_id
 from intents.context import HandlerContext
 from intents.dialog import Dialog
 from intents.handlers import load_all
+from intents.masking import mask_personal
 from intents.mentions import index_for
 from intents.replies import Reply
 from intents.recognize import build_recognizer
@@ -126,6 +127,7 @@ class Pipeline:
         dialog = Dialog(self.handlers, lambda text: self.recognize(turn))
         turn.intent, reply = dialog.respond(ctx, turn.event.text)
         if turn.intent is not None:
-            log.info("intent %s slots=%s confidence=%.2f source=%s", turn.intent.name, turn.intent.slots,
+            slots, _ = mask_personal(str(turn.intent.slots))  # logs never hold phone or ID numbers
+            log.info("intent %s slots=%s confidence=%.2f source=%s", turn.intent.name, slots,
                      turn.intent.confidence, turn.intent.source)
         return reply

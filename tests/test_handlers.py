@@ -58,7 +58,7 @@ def test_reminder_is_stored_for_its_time_and_a_missing_time_is_asked_for(app, bo
     assert "什么时候提醒您" in chat(app, "m1").send("提醒我一下").text
 
 
-def test_lead_is_confirmed_then_registered_masked_and_not_duplicated(app, book):
+def test_lead_is_confirmed_then_registered_masked_and_not_duplicated(app, book, caplog):
     talk = chat(app, "m1")
     first = talk.send("新客户王大锤，电话13800001111，对原油期权感兴趣").text
     if "请确认" in first:
@@ -74,6 +74,7 @@ def test_lead_is_confirmed_then_registered_masked_and_not_duplicated(app, book):
         again = talk.send("确认").text
     assert "没有重复登记" in again
     assert len(book.scalars(select(Client).where(Client.name == "王大锤")).all()) == 1
+    assert caplog.records and not any("13800001111" in r.getMessage() for r in caplog.records)
 
 
 def test_an_uncertain_write_can_be_cancelled(app, book):
