@@ -66,21 +66,20 @@ class RuleRecognizer:
         if name == "query_positions":
             found = instrument(r.masked)
             return {"instrument": found[0]} if found else {}
-        if name == "find_clients":
-            return filters(r.masked, r.tags)
         if name == "log_interaction":
             client = r.client or (Mention(str(intent.slots["client"]), 0, 0) if "client" in intent.slots else None)
             return log_slots(r, client)
-        if name == "create_reminder":
-            return reminder_slots(r)
-        if name == "create_lead":
-            return lead_slots(r)
-        if name == "request_approval":
-            return approval_request_slots(r)
-        if name == "decide_approval":
-            return decision_slots(r)
-        if name == "ack_alert":
-            return ack_slots(r)
-        if name == "kpi_report":
-            return kpi_slots(r)
-        return {}
+        extract = SLOT_READERS.get(name)
+        return extract(r) if extract else {}
+
+
+# Intents whose slots come from the message alone.
+SLOT_READERS = {
+    "find_clients": lambda r: filters(r.masked, r.tags),
+    "create_reminder": reminder_slots,
+    "create_lead": lead_slots,
+    "request_approval": approval_request_slots,
+    "decide_approval": decision_slots,
+    "ack_alert": ack_slots,
+    "kpi_report": kpi_slots,
+}
