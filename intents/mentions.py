@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from crm_core.accounts import Account
 from crm_core.clients import Client, ClientTag, ClientType
-from intents.client_index import ACCOUNT_RE, ClientIndex, Mention  # noqa: F401 - the public API
+from intents.client_index import ClientIndex
 
 TTL = 5.0  # seconds between two checks of the database for changes made by other processes
 

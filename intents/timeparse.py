@@ -14,7 +14,6 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from intents.numbers import cn_number  # noqa: F401 - kept importable from here
 
 
 @dataclass(frozen=True)

@@ -58,8 +58,8 @@ def demo(login: str = typer.Option(None, "--as", help="Chat as this demo staff l
             intro,
             "可以换成这些身份（brokerbot demo --as LOGIN）：",
             _staff_lines(staff),
-            f"试试：张三的保证金还够吗 / 他的持仓呢 / 张伟的保证金 / 李四的保证金 / "
-            f"今天下午拜访了张三，聊了套保方案，下周二再跟进",
+            "试试：张三的保证金还够吗 / 他的持仓呢 / 张伟的保证金 / 李四的保证金 / "
+            "今天下午拜访了张三，聊了套保方案，下周二再跟进 / 风险度超过80%的客户",
         ])
         typer.echo(banner, err=True)
         if chat:
