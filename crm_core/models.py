@@ -7,11 +7,13 @@ from crm_core.base import Base
 from crm_core.clients import Client, ClientTag
 from crm_core.conversations import Conversation
 from crm_core.db import Meta
+from crm_core.inbox import InboundMessage
 from crm_core.interactions import Interaction
 from crm_core.margin import MarginSnapshot, Position
+from crm_core.outbox import OutboxMessage, PlatformToken
 from crm_core.reminders import Reminder
 from crm_core.staff import Staff, Team
 
 __all__ = ["Account", "Alert", "ApprovalRequest", "AuditEntry", "Base", "Client", "ClientTag",
-           "Conversation", "Interaction", "MarginSnapshot", "Meta", "Position", "Reminder",
-           "Staff", "Team"]
+           "Conversation", "InboundMessage", "Interaction", "MarginSnapshot", "Meta", "OutboxMessage",
+           "PlatformToken", "Position", "Reminder", "Staff", "Team"]

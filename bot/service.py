@@ -1,0 +1,43 @@
+"""The running service: one pipeline for every platform, the outbox dispatcher, and the
+scheduled jobs (outbox delivery, due reminders)."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from bot.app import App
+from bot.pipeline import Pipeline
+from bot.routing import direct_channel
+from bot.scheduler import Scheduler
+from notifiers.outbox import Dispatcher, Sender
+from notifiers.reminders import queue_due_reminders
+
+log = logging.getLogger("brokerbot.service")
+
+
+class Service:
+    def __init__(self, app: App, senders: dict[str, Sender] | None = None):
+        self.app = app.ready()
+        self.pipeline = Pipeline(app)
+        self.senders: dict[str, Sender] = dict(senders or {})
+        self.dispatcher = Dispatcher(app.db, self.senders)
+        self.scheduler = Scheduler(app.db.tz)
+        self.scheduler.every(2, "outbox", self.dispatcher.run_once)
+        self.scheduler.every(30, "reminders", self.queue_reminders)
+
+    def queue_reminders(self, now: datetime | None = None) -> int:
+        now = now or datetime.now(timezone.utc)
+        with self.app.db.transaction() as session:
+            return queue_due_reminders(
+                session=session, now=now,
+                route=lambda staff: direct_channel(staff, self.app.settings),
+                text=lambda reminder: self.app.messages.t("reminder_due", content=reminder.content))
+
+    def start(self) -> None:
+        self.scheduler.start()
+        log.info("service started; senders: %s", ", ".join(sorted(self.senders)) or "none")
+
+    def stop(self) -> None:
+        self.scheduler.shutdown()
+        self.app.close()
+        log.info("service stopped")

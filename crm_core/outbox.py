@@ -1,0 +1,53 @@
+"""The durable outbox: every outgoing message is written here before it is sent.
+
+A row is `pending` until a sender delivers it (`delivered`, with the platform's message id) or
+gives up after the last retry (`failed`, with the reason, visible to operators). Rows survive
+restarts and crashes; a row claimed by a dispatcher that died is retried after its lease.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, Enum, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm_core.base import Base, utcnow
+from crm_core.types import UTCDateTime
+
+
+class OutboxStatus(str, enum.Enum):
+    pending = "pending"
+    sending = "sending"
+    delivered = "delivered"
+    failed = "failed"
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at"),
+                      UniqueConstraint("purpose", "ref"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # wecom | dingtalk | slack (direct messages), wecom_webhook | dingtalk_webhook | slack_channel (groups)
+    channel: Mapped[str] = mapped_column(String(24))
+    target: Mapped[str] = mapped_column(String(512))  # user id, webhook URL or channel id
+    body: Mapped[dict] = mapped_column(JSON)  # the platform-neutral reply: text, title, choices
+    purpose: Mapped[str] = mapped_column(String(32), default="reply")  # reply | reminder | alert | approval
+    ref: Mapped[str | None] = mapped_column(String(64))  # e.g. "reminder:12"; unique per purpose
+    status: Mapped[OutboxStatus] = mapped_column(
+        Enum(OutboxStatus, native_enum=False, length=12), default=OutboxStatus.pending)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    platform_message_id: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PlatformToken(Base):
+    """Access tokens shared by every replica (WeCom, DingTalk), with their expiry."""
+
+    __tablename__ = "platform_tokens"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    token: Mapped[str] = mapped_column(String(512))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,161 @@
+"""Outbound delivery through the durable outbox (crm_core.outbox).
+
+`enqueue` writes a message in the caller's transaction; `Dispatcher.run_once` claims what is
+due, hands each message to the sender of its channel, and records the outcome: delivered with
+the platform's message id, retried with exponential backoff on errors and timeouts, or failed
+after the last attempt (logged as an error, kept for operators). Per-target rate limits hold a
+message back instead of losing it; group-webhook messages waiting for the same target are
+merged into one.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from crm_core.base import utcnow
+from crm_core.outbox import OutboxMessage, OutboxStatus
+from intents.replies import Reply
+
+log = logging.getLogger("brokerbot.outbox")
+
+# Messages per target per minute. WeCom: an app may send one person at most 30 a minute and
+# drops the rest silently; WeCom and DingTalk group robots take 20 a minute (STYLE.md, 2026).
+PER_MINUTE = {"wecom": 30, "wecom_webhook": 20, "dingtalk_webhook": 20}
+MERGEABLE = {"wecom_webhook", "dingtalk_webhook"}
+
+
+class DeliveryError(Exception):
+    """A send that did not go through. `transient` errors are retried."""
+
+    def __init__(self, reason: str, *, transient: bool = True, retry_after: float | None = None):
+        super().__init__(reason)
+        self.transient = transient
+        self.retry_after = retry_after
+
+
+class Sender(Protocol):
+    def send(self, target: str, body: dict) -> str | None:
+        """Deliver one message; return the platform's message id; raise DeliveryError."""
+
+
+def reply_body(reply: Reply) -> dict:
+    return {"text": reply.text, "title": reply.title, "choices": [asdict(c) for c in reply.choices]}
+
+
+def enqueue(*, session: Session, channel: str, target: str, reply: Reply, purpose: str = "reply",
+            ref: str | None = None) -> OutboxMessage | None:
+    """Queue a message. With a `ref`, the same (purpose, ref) is queued once only."""
+    if ref is not None and session.scalar(select(OutboxMessage.id).where(
+            OutboxMessage.purpose == purpose, OutboxMessage.ref == ref)):
+        return None
+    message = OutboxMessage(channel=channel, target=target, body=reply_body(reply), purpose=purpose, ref=ref,
+                            next_attempt_at=utcnow())
+    session.add(message)
+    session.flush()
+    return message
+
+
+def backoff(attempts: int, base: float, cap: float = 900.0) -> timedelta:
+    return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+class Dispatcher:
+    def __init__(self, db, senders: dict[str, Sender], *, max_attempts: int = 8, base_delay: float = 2.0,
+                 lease: float = 120.0, batch: int = 50):
+        self.db = db
+        self.senders = senders
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self.lease = timedelta(seconds=lease)
+        self.batch = batch
+
+    def _claim(self, session: Session, now: datetime) -> list[OutboxMessage]:
+        due = (select(OutboxMessage).where(
+            OutboxMessage.channel.in_(list(self.senders)), OutboxMessage.next_attempt_at <= now,
+            or_(OutboxMessage.status == OutboxStatus.pending, OutboxMessage.status == OutboxStatus.sending))
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(self.batch))
+        if session.get_bind().dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        rows = list(session.scalars(due))
+        for row in rows:  # a lease: if this dispatcher dies, another retries after it
+            row.status, row.next_attempt_at = OutboxStatus.sending, now + self.lease
+        return rows
+
+    def _sent_last_minute(self, session: Session, row: OutboxMessage, now: datetime) -> list[datetime]:
+        return list(session.scalars(select(OutboxMessage.delivered_at).where(
+            OutboxMessage.channel == row.channel, OutboxMessage.target == row.target,
+            OutboxMessage.delivered_at > now - timedelta(minutes=1)).order_by(OutboxMessage.delivered_at)))
+
+    def run_once(self, now: datetime | None = None) -> int:
+        """Deliver what is due; returns how many messages were delivered."""
+        now = now or utcnow()
+        with self.db.transaction() as session:
+            claimed = [row.id for row in self._claim(session, now)]
+        delivered, done = 0, set()
+        for row_id in claimed:
+            if row_id in done:
+                continue
+            with self.db.transaction() as session:
+                row = session.get(OutboxMessage, row_id)
+                group = self._group(session, row, now)
+                done.update(r.id for r in group)
+                delivered += self._deliver(session, group, now)
+        return delivered
+
+    def _group(self, session: Session, row: OutboxMessage, now: datetime) -> list[OutboxMessage]:
+        if row.channel not in MERGEABLE:
+            return [row]
+        waiting = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.channel == row.channel, OutboxMessage.target == row.target,
+            OutboxMessage.id != row.id, OutboxMessage.status.in_([OutboxStatus.pending, OutboxStatus.sending]),
+            OutboxMessage.next_attempt_at <= now + self.lease).order_by(OutboxMessage.id))
+        return [row, *waiting]
+
+    def _deliver(self, session: Session, group: list[OutboxMessage], now: datetime) -> int:
+        head = group[0]
+        limit = PER_MINUTE.get(head.channel)
+        if limit is not None:
+            recent = self._sent_last_minute(session, head, now)
+            if len(recent) >= limit:
+                for row in group:  # held back, not dropped
+                    row.status, row.next_attempt_at = OutboxStatus.pending, recent[-limit] + timedelta(minutes=1)
+                return 0
+        body = head.body if len(group) == 1 else {
+            "text": "\n\n".join(r.body.get("text", "") for r in group), "title": head.body.get("title"),
+            "choices": []}
+        try:
+            message_id = self.senders[head.channel].send(head.target, body)
+        except DeliveryError as exc:
+            self._failed(group, exc, now)
+            return 0
+        except Exception as exc:  # a sender bug or an unexpected transport error: retry, loudly
+            log.exception("sender for %s raised", head.channel)
+            self._failed(group, DeliveryError(f"{type(exc).__name__}: {exc}"), now)
+            return 0
+        for row in group:
+            row.status, row.delivered_at = OutboxStatus.delivered, now
+            row.platform_message_id, row.attempts = message_id, row.attempts + 1
+        return len(group)
+
+    def _failed(self, group: list[OutboxMessage], exc: DeliveryError, now: datetime) -> None:
+        for row in group:
+            row.attempts += 1
+            row.last_error = str(exc)[:2000]
+            if not exc.transient or row.attempts >= self.max_attempts:
+                row.status = OutboxStatus.failed
+                log.error("outbox %s to %s:%s failed for good after %s attempts: %s",
+                          row.id, row.channel, row.target, row.attempts, exc)
+            else:
+                wait = timedelta(seconds=exc.retry_after) if exc.retry_after else backoff(row.attempts, self.base_delay)
+                row.status, row.next_attempt_at = OutboxStatus.pending, now + wait
+                log.warning("outbox %s to %s:%s attempt %s failed (%s); retry at %s",
+                            row.id, row.channel, row.target, row.attempts, exc, row.next_attempt_at)
+
+
+def counts(*, session: Session) -> dict[str, int]:
+    return dict(session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
