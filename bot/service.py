@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from bot.app import App
 from bot.pipeline import Pipeline
-from bot.routing import direct_channel
+from bot.routing import configured_platforms, direct_channel
 from bot.scheduler import Scheduler
 from notifiers.outbox import Dispatcher, Sender
 from notifiers.reminders import queue_due_reminders
@@ -15,11 +15,23 @@ from notifiers.reminders import queue_due_reminders
 log = logging.getLogger("brokerbot.service")
 
 
+def build_senders(app: App) -> dict[str, Sender]:
+    """A sender for each platform the settings configure."""
+    s = app.settings
+    senders: dict[str, Sender] = {}
+    if "wecom" in configured_platforms(s):
+        from notifiers.wecom import WeComClient
+
+        senders["wecom"] = WeComClient(app.db, api_base=s.wecom_api_base, corp_id=s.wecom_corp_id,
+                                       secret=s.wecom_secret, agent_id=s.wecom_agent_id)
+    return senders
+
+
 class Service:
     def __init__(self, app: App, senders: dict[str, Sender] | None = None):
         self.app = app.ready()
         self.pipeline = Pipeline(app)
-        self.senders: dict[str, Sender] = dict(senders or {})
+        self.senders: dict[str, Sender] = build_senders(app) if senders is None else dict(senders)
         self.dispatcher = Dispatcher(app.db, self.senders)
         self.scheduler = Scheduler(app.db.tz)
         self.scheduler.every(2, "outbox", self.dispatcher.run_once)

@@ -48,13 +48,14 @@ def reply_body(reply: Reply) -> dict:
 
 
 def enqueue(*, session: Session, channel: str, target: str, reply: Reply, purpose: str = "reply",
-            ref: str | None = None) -> OutboxMessage | None:
-    """Queue a message. With a `ref`, the same (purpose, ref) is queued once only."""
+            ref: str | None = None, now: datetime | None = None) -> OutboxMessage | None:
+    """Queue a message, due at once. With a `ref`, the same (purpose, ref) is queued once only."""
     if ref is not None and session.scalar(select(OutboxMessage.id).where(
             OutboxMessage.purpose == purpose, OutboxMessage.ref == ref)):
         return None
+    now = now or utcnow()
     message = OutboxMessage(channel=channel, target=target, body=reply_body(reply), purpose=purpose, ref=ref,
-                            next_attempt_at=utcnow())
+                            next_attempt_at=now, created_at=now)
     session.add(message)
     session.flush()
     return message

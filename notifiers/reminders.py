@@ -31,7 +31,7 @@ def queue_due_reminders(*, session: Session, now: datetime, route: Callable[[Sta
                         staff.login if staff else reminder.staff_id)
             continue
         enqueue(session=session, channel=channel[0], target=channel[1], reply=Reply(text(reminder)),
-                purpose="reminder", ref=f"reminder:{reminder.id}")
+                purpose="reminder", ref=f"reminder:{reminder.id}", now=now)
         reminder.status = ReminderStatus.sent
         queued += 1
     return queued
