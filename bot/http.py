@@ -21,6 +21,12 @@ def create_app(service: Service) -> FastAPI:
 
     api = FastAPI(title="brokerbot", lifespan=lifespan)
     api.state.service = service
+    s = service.app.settings
+    if s.wecom_token and s.wecom_aes_key and s.wecom_corp_id:
+        from bot.adapters import wecom
+
+        api.include_router(wecom.router(service, token=s.wecom_token, aes_key=s.wecom_aes_key,
+                                        corp_id=s.wecom_corp_id))
 
     @api.get("/healthz")
     def healthz():

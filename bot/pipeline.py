@@ -13,7 +13,7 @@ from typing import Callable
 
 from bot.events import ChatEvent
 from bot.logs import new_correlation_id
-from crm_core import conversations
+from crm_core import audit, conversations
 from crm_core.base import Source
 from crm_core.staff import Staff, get_staff, staff_by_platform_id
 from intents.context import HandlerContext
@@ -92,6 +92,9 @@ class Pipeline:
             staff = staff_by_platform_id(session=turn.session, platform=event.platform, user_id=event.user_id)
         if staff is None or not staff.active:
             log.warning("message from unknown %s user %s", event.platform, event.user_id)
+            audit.record(session=turn.session, actor=f"{event.platform}:{event.user_id}", action="access.denied",
+                         details={"reason": "not a registered staff member" if staff is None else "inactive"},
+                         source=self.source(event))
             return Reply(self.app.messages.t("unknown_user", turn.lang))
         turn.staff = staff
         return nxt()
@@ -114,9 +117,11 @@ class Pipeline:
         return HandlerContext(
             session=turn.session, staff=turn.staff, now=event.received_at.astimezone(db.tz), tz=db.tz,
             lang=turn.lang, texts=self.app.messages, risk_rules=self.app.risk_rules, cipher=db.cipher,
-            source=Source(platform=event.platform, message_id=event.message_id, user=event.user_id,
-                          text=event.text),
-            state=turn.state)
+            source=self.source(event), state=turn.state)
+
+    @staticmethod
+    def source(event: ChatEvent) -> Source:
+        return Source(platform=event.platform, message_id=event.message_id, user=event.user_id, text=event.text)
 
     def recognize(self, turn: Turn) -> Intent:
         ctx_now = turn.event.received_at.astimezone(self.app.db.tz)
