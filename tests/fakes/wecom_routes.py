@@ -1,0 +1,155 @@
+"""The endpoints of the fake WeCom API (tests/fakes/wecom_server.py): each takes the fake, the query
+and the raw body, and returns the JSON answer. Called with the fake's lock held.
+
+Error codes are WeCom's global ones (全局错误码, developer.work.weixin.qq.com/document/path/90313).
+"""
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+
+INVALID_CREDENTIAL, INVALID_CORPID, INVALID_TOKEN, TOKEN_EXPIRED = 40001, 40013, 40014, 42001
+MISSING_TOKEN, SYSTEM_BUSY, FREQ_LIMIT = 41001, -1, 45009
+INVALID_MSGTYPE, INVALID_AGENTID, EMPTY_CONTENT, BAD_JSON = 40008, 40056, 44004, 47001
+ALL_RECIPIENTS_INVALID, INVALID_WEBHOOK_KEY = 81013, 93000
+# Not in the public docs (searched 2026): the errcode for a reused, unknown or expired response_code,
+# and for a task_id the app already used. The fake answers 40058 (全局错误码: 不合法的参数) for both.
+INVALID_PARAMETER = RESPONSE_CODE_USED = DUPLICATE_TASK_ID = 40058
+
+RESPONSE_CODE_TTL = 72 * 3600
+APP_MSGTYPES = {"text", "markdown", "template_card", "textcard", "news", "mpnews", "image", "file"}
+ROBOT_MSGTYPES = {"text", "markdown", "markdown_v2", "template_card", "news", "image", "file"}
+OK = {"errcode": 0, "errmsg": "ok"}
+
+
+@dataclass
+class Delivery:
+    user: str  # the member (or "party:<id>"/"tag:<id>") the message was for
+    msgid: str
+    msgtype: str
+    body: dict
+    at: float
+
+
+def _json(raw: bytes):
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def gettoken(fake, query: dict, raw: bytes) -> dict:
+    fake.token_requests += 1
+    if query.get("corpid") != fake.corp_id:
+        return fake.error(INVALID_CORPID, "invalid corpid")
+    if query.get("corpsecret") != fake.secret:
+        return fake.error(INVALID_CREDENTIAL, "invalid credential")
+    token = secrets.token_urlsafe(48)
+    fake.tokens[token] = fake.now() + fake.token_ttl
+    return {**OK, "access_token": token, "expires_in": fake.token_ttl}
+
+
+def _content_error(fake, body: dict, msgtype: str) -> dict | None:
+    part = body.get(msgtype)
+    if not isinstance(part, dict):
+        return fake.error(INVALID_PARAMETER, f"invalid Request Parameter, {msgtype} missing")
+    if msgtype in {"text", "markdown", "markdown_v2"} and not str(part.get("content") or "").strip():
+        return fake.error(EMPTY_CONTENT, "empty content")
+    if msgtype == "template_card":
+        return _card_error(fake, part, need_task_id=True)
+    return None
+
+
+def _card_error(fake, card: dict, need_task_id: bool) -> dict | None:
+    if card.get("card_type") != "button_interaction":
+        return None  # other card types are accepted as they are
+    buttons = card.get("button_list")
+    if (need_task_id and not card.get("task_id")) or not isinstance(buttons, list) or not 1 <= len(buttons) <= 6 \
+            or not all(isinstance(b, dict) and b.get("key") and b.get("text") for b in buttons):
+        return fake.error(INVALID_PARAMETER, "invalid Request Parameter, template_card.task_id or button_list")
+    if need_task_id and card["task_id"] in fake.task_ids:
+        return fake.error(DUPLICATE_TASK_ID, "invalid Request Parameter, task_id exists")
+    return None
+
+
+def message_send(fake, query: dict, raw: bytes) -> dict:
+    if (err := fake._token_error(query)) is not None:
+        return err
+    body = _json(raw)
+    if body is None:
+        return fake.error(BAD_JSON, "data format error")
+    if str(body.get("agentid")) != str(fake.agent_id):
+        return fake.error(INVALID_AGENTID, "invalid agentid")
+    msgtype = body.get("msgtype")
+    if msgtype not in APP_MSGTYPES:
+        return fake.error(INVALID_MSGTYPE, "invalid message type")
+    if (err := _content_error(fake, body, msgtype)) is not None:
+        return err
+    users = [u for u in str(body.get("touser") or "").split("|") if u]
+    invalid = [u for u in users if fake.users is not None and u not in fake.users and u != "@all"]
+    targets = [u for u in users if u not in invalid]
+    targets += [f"party:{p}" for p in str(body.get("toparty") or "").split("|") if p]
+    targets += [f"tag:{t}" for t in str(body.get("totag") or "").split("|") if t]
+    if not targets:
+        return fake.error(ALL_RECIPIENTS_INVALID, "user & party & tag all invalid")
+    msgid = secrets.token_urlsafe(24)
+    for user in targets:
+        delivery = Delivery(user, msgid, msgtype, body, fake.now())
+        ok = fake._allow(fake._user_times[user], [(60, fake.per_user_minute), (3600, fake.per_user_hour)])
+        (fake.sent if ok else fake.dropped).append(delivery)
+    answer = {**OK, "invaliduser": "|".join(invalid), "invalidparty": "", "invalidtag": "",
+              "unlicenseduser": "", "msgid": msgid}
+    if msgtype == "template_card":
+        fake.task_ids.add(body["template_card"].get("task_id", ""))
+        answer["response_code"] = fake.new_response_code()
+    return answer
+
+
+def update_template_card(fake, query: dict, raw: bytes) -> dict:
+    if (err := fake._token_error(query)) is not None:
+        return err
+    body = _json(raw)
+    if body is None:
+        return fake.error(BAD_JSON, "data format error")
+    if str(body.get("agentid")) != str(fake.agent_id):
+        return fake.error(INVALID_AGENTID, "invalid agentid")
+    code = body.get("response_code")
+    issued = fake.response_codes.get(code)
+    if issued is None or fake.now() - issued > RESPONSE_CODE_TTL:
+        return fake.error(RESPONSE_CODE_USED, "invalid Request Parameter, response_code used or expired")
+    button, card = body.get("button"), body.get("template_card")
+    if not (isinstance(button, dict) and button.get("replace_name")) and not isinstance(card, dict):
+        return fake.error(INVALID_PARAMETER, "invalid Request Parameter, button or template_card")
+    if isinstance(card, dict) and (err := _card_error(fake, card, need_task_id=False)) is not None:
+        return err
+    del fake.response_codes[code]
+    fake.card_updates.append({**body, "at": fake.now()})
+    return {**OK, "invaliduser": []}
+
+
+def webhook_send(fake, query: dict, raw: bytes) -> dict:
+    key = query.get("key") or ""
+    if not key or (fake.webhook_keys is not None and key not in fake.webhook_keys):
+        return fake.error(INVALID_WEBHOOK_KEY, "invalid webhook url")
+    body = _json(raw)
+    if body is None:
+        return fake.error(BAD_JSON, "data format error")
+    msgtype = body.get("msgtype")
+    if msgtype not in ROBOT_MSGTYPES:
+        return fake.error(INVALID_MSGTYPE, "invalid message type")
+    if msgtype in {"text", "markdown", "markdown_v2"} and (err := _content_error(fake, body, msgtype)):
+        return err
+    if not fake._allow(fake._hook_times[key], [(60, fake.webhook_minute)]):
+        return fake.error(FREQ_LIMIT, "api freq out of limit")
+    fake.webhook_messages[key].append({**body, "at": fake.now()})
+    return dict(OK)
+
+
+ROUTES = {
+    ("GET", "/cgi-bin/gettoken"): gettoken,
+    ("POST", "/cgi-bin/message/send"): message_send,
+    ("POST", "/cgi-bin/message/update_template_card"): update_template_card,
+    ("POST", "/cgi-bin/webhook/send"): webhook_send,
+}
