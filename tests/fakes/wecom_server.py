@@ -20,11 +20,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from tests.fakes import wecom_routes
-from tests.fakes.wecom_routes import (  # noqa: F401  (re-exported for tests)
-    ALL_RECIPIENTS_INVALID, BAD_JSON, Delivery, DUPLICATE_TASK_ID, EMPTY_CONTENT, FREQ_LIMIT, INVALID_AGENTID,
-    INVALID_CORPID, INVALID_CREDENTIAL, INVALID_MSGTYPE, INVALID_PARAMETER, INVALID_TOKEN, INVALID_WEBHOOK_KEY,
-    MISSING_TOKEN, RESPONSE_CODE_USED, SYSTEM_BUSY, TOKEN_EXPIRED,
+from tests.fakes.wecom_routes import (  # the error codes live with the endpoints
+    FREQ_LIMIT, INVALID_TOKEN, MISSING_TOKEN, SYSTEM_BUSY, TOKEN_EXPIRED, Delivery,  # noqa: F401
 )
+
 
 class ManualClock:
     def __init__(self, start: float | None = None):
@@ -83,10 +82,11 @@ class FakeWeCom:
                 self.tokens[token] = min(self.tokens[token], self.now() - 1)
 
     def fail_next(self, kind: str, times: int = 1, path: str = "/cgi-bin/message/send") -> None:
-        """The next `times` calls to `path` fail: "http500", "timeout" (no answer for timeout_delay s),
-        "busy" (errcode -1) or "freq" (errcode 45009)."""
-        assert kind in {"http500", "timeout", "busy", "freq"}, kind
-        self._failures.append([path, kind, times])
+        """The next `times` calls to `path` fail: "http500", "timeout" (silence for timeout_delay s, then
+        nothing done), "late" (done, answered after timeout_delay s), "busy" (-1) or "freq" (45009)."""
+        assert kind in {"http500", "timeout", "late", "busy", "freq"}, kind
+        with self.lock:
+            self._failures.append([path, kind, times])
 
     def new_response_code(self) -> str:
         """A response_code as a card click callback carries it (usable once, 72 h)."""
@@ -148,6 +148,7 @@ class FakeWeCom:
 def _handler(fake: FakeWeCom) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
 
         def _serve(self) -> None:
             url = urlsplit(self.path)
@@ -157,9 +158,11 @@ def _handler(fake: FakeWeCom) -> type[BaseHTTPRequestHandler]:
                 fake.requests.append((self.command, url.path))
             status, answer = 200, None
             kind = fake._failure(url.path)
-            if kind == "timeout":
-                if fake.stopping.wait(fake.timeout_delay):
-                    return
+            if kind == "timeout":  # lost: no answer, nothing done
+                fake.stopping.wait(fake.timeout_delay)
+                return
+            if kind == "late" and fake.stopping.wait(fake.timeout_delay):
+                return  # done but answered after the client's timeout (unless the fake stops first)
             elif kind == "http500":
                 status, answer = 500, {"errcode": -1, "errmsg": "internal server error"}
             elif kind == "busy":
