@@ -83,8 +83,12 @@ class WeComClient:
         text = body.get("text") or ""
         if body.get("title"):
             text = f"{body['title']}\n{text}"
+        # enable_duplicate_check: WeCom drops a repeat of the same content within the interval,
+        # so a retry after a send that went through but timed out is not delivered twice
+        # (message/send docs: duplicate_check_interval up to 4 h, default 1800 s).
         data = self.api("/cgi-bin/message/send", {"touser": target, "msgtype": "text", "agentid": self.agent_id,
-                                                  "text": {"content": text}})
+                                                  "text": {"content": text}, "enable_duplicate_check": 1,
+                                                  "duplicate_check_interval": 1800})
         if data.get("invaliduser"):
             raise DeliveryError(f"not a member of the app: {data['invaliduser']}", transient=False)
         return data.get("msgid")
