@@ -37,4 +37,8 @@ def create_app(service: Service) -> FastAPI:
             return JSONResponse({"status": "error", "database": type(exc).__name__}, status_code=503)
         return {"status": "ok", "database": "ok"}
 
+    if s.slack_bot_token and s.slack_signing_secret:
+        from bot.adapters import slack
+
+        api.include_router(slack.router(service.slack_app()))
     return api

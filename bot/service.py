@@ -24,6 +24,12 @@ def build_senders(app: App) -> dict[str, Sender]:
 
         senders["wecom"] = WeComClient(app.db, api_base=s.wecom_api_base, corp_id=s.wecom_corp_id,
                                        secret=s.wecom_secret, agent_id=s.wecom_agent_id)
+    if "slack" in configured_platforms(s):
+        from slack_sdk import WebClient
+
+        from notifiers.slack import SlackSender
+
+        senders["slack"] = SlackSender(WebClient(token=s.slack_bot_token, base_url=s.slack_api_base, timeout=5))
     return senders
 
 
@@ -45,11 +51,29 @@ class Service:
                 route=lambda staff: direct_channel(staff, self.app.settings),
                 text=lambda reminder: self.app.messages.t("reminder_due", content=reminder.content))
 
+    def slack_app(self):
+        """The slack_bolt app (built once), for /slack/events and Socket Mode."""
+        if getattr(self, "_slack", None) is None:
+            from bot.adapters.slack import build
+
+            s = self.app.settings
+            self._slack = build(self, bot_token=s.slack_bot_token, signing_secret=s.slack_signing_secret or "",
+                                api_base=s.slack_api_base)
+        return self._slack
+
     def start(self) -> None:
+        s = self.app.settings
+        if s.slack_bot_token and s.slack_app_token:  # Socket Mode: no public URL needed
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            self._socket = SocketModeHandler(self.slack_app(), s.slack_app_token)
+            self._socket.connect()
         self.scheduler.start()
         log.info("service started; senders: %s", ", ".join(sorted(self.senders)) or "none")
 
     def stop(self) -> None:
+        if getattr(self, "_socket", None) is not None:
+            self._socket.close()
         self.scheduler.shutdown()
         self.app.close()
         log.info("service stopped")

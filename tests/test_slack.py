@@ -1,0 +1,98 @@
+"""A manager talks to brokerbot in Slack: signed events to the real service over HTTP, the Web
+API played by a fake Slack server."""
+import time
+
+import httpx
+import pytest
+
+from bot.service import Service
+from crm_core.staff import Role
+from tests import factories as f
+from tests.fakes.slack_server import FakeSlack
+from tests.fakes.slack_sign import block_actions, dm_message, retry_of, sign
+from tests.running import running
+from tests.test_chat import SNAP_AT
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+
+
+@pytest.fixture
+def slack():
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def service(app, session, slack):
+    m1 = f.staff(session, "wangfang", "王芳", Role.manager, slack_user_id="U0WANG")
+    f.client(session, "张三", m1, ["90012345"])
+    f.client(session, "张伟", m1, ["90020001"])
+    f.client(session, "张伟", m1, ["90020002"])
+    f.snapshot(session, "90012345", SNAP_AT, "1425363.60", "751468.00")
+    session.commit()
+    s = app.settings
+    s.slack_bot_token, s.slack_signing_secret, s.slack_api_base = slack.token, SECRET, slack.base_url
+    return Service(app)
+
+
+def deliver(base, request):
+    started = time.monotonic()
+    answer = httpx.post(f"{base}/slack/events", content=request.body, headers=request.headers, timeout=10)
+    return answer, time.monotonic() - started
+
+
+def wait_for(predicate, seconds=10):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not predicate():
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_a_dm_is_acked_and_answered_once_despite_retries(service, slack):
+    with running(service) as base:
+        question = dm_message(SECRET, user="U0WANG", text="张三的保证金还够吗", channel="D0WANG")
+        answers = [deliver(base, question)] + [deliver(base, retry_of(question, SECRET, n)) for n in (1, 2)]
+        assert wait_for(lambda: slack.posted)
+        time.sleep(0.5)
+    assert all(a.status_code == 200 and took < 3 for a, took in answers)
+    assert len(slack.posted) == 1
+    assert slack.posted[0]["channel"] == "D0WANG" and "客户权益：1,425,363.60" in slack.posted[0]["text"]
+
+
+def test_a_forged_or_stale_request_is_refused(service, slack):
+    with running(service) as base:
+        forged = dm_message("not-the-secret", user="U0WANG", text="张三的保证金还够吗")
+        assert deliver(base, forged)[0].status_code == 401
+        stale = dm_message(SECRET, user="U0WANG", text="张三的保证金还够吗", timestamp=int(time.time()) - 600)
+        assert deliver(base, stale)[0].status_code == 401
+        time.sleep(0.3)
+    assert not slack.posted
+
+
+def test_buttons_for_a_choice_and_the_click_updates_the_card(service, slack):
+    with running(service) as base:
+        deliver(base, dm_message(SECRET, user="U0WANG", text="张伟的保证金", channel="D0WANG"))
+        assert wait_for(lambda: slack.posted)
+        card = slack.posted[0]
+        buttons = [e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        assert [b["value"] for b in buttons] == ["1", "2"]
+        ts = slack.calls_to("chat.postMessage")[0].response["ts"]
+        click = block_actions(SECRET, user="U0WANG", action_id=buttons[1]["action_id"], value="2",
+                              message_ts=ts, channel="D0WANG")
+        assert deliver(base, click)[0].status_code == 200
+        assert wait_for(lambda: len(slack.posted) == 2)
+    assert "90020002" in slack.posted[1]["text"]
+    [update] = slack.calls_to("chat.update")
+    assert update.args["ts"] == ts and "已选择" in update.args["text"]
+
+
+def test_figures_asked_in_a_channel_go_to_the_askers_dm(service, slack):
+    body = dm_message(SECRET, user="U0WANG", text="张三的保证金还够吗", channel="C0RISK").json()
+    body["event"]["channel_type"] = "channel"
+    import json
+    with running(service) as base:
+        deliver(base, sign(SECRET, json.dumps(body, ensure_ascii=False)))
+        assert wait_for(lambda: len(slack.posted) == 2)
+    by_channel = {p["channel"]: p["text"] for p in slack.posted}
+    assert "1,425,363.60" in by_channel["U0WANG"] and "1,425,363.60" not in by_channel["C0RISK"]
+    assert "私信" in by_channel["C0RISK"]
