@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from tests.fakes import dingtalk_sign
+from tests.fakes.loopback import Loopback
 
 THROTTLED = {"errcode": 660026, "errmsg": "sending too many messages per minute"}
 SESSION_EXPIRED = {"errcode": 300001, "errmsg": "sessionWebhook过期"}
@@ -48,7 +49,7 @@ def _error(status: int, code: str, message: str) -> tuple[int, dict]:
     return status, {"requestid": str(uuid.uuid4()).upper(), "code": code, "message": message}
 
 
-class FakeDingTalk:
+class FakeDingTalk(Loopback):
     def __init__(self, app_key: str = "dingfakeappkey", app_secret: str = "fake-app-secret", *,
                  robot_code: str | None = None, webhooks: dict[str, str] | None = None,
                  clock: Callable[[], float] = time.time):
@@ -190,14 +191,6 @@ class FakeDingTalk:
         self.webhook_messages.append({**body, "access_token": token})
         return 200, OK
 
-    def __enter__(self) -> "FakeDingTalk":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
 
 
 def _handler(fake: FakeDingTalk) -> type[BaseHTTPRequestHandler]:

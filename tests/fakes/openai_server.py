@@ -13,6 +13,8 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.fakes.loopback import Loopback
+
 PATH = "/v1/chat/completions"
 
 
@@ -59,7 +61,7 @@ def _invalid(message: str, status: int = 400, code: str | None = None, param: st
     return Answer(status, error={"message": message, "type": "invalid_request_error", "param": param, "code": code})
 
 
-class FakeOpenAI:
+class FakeOpenAI(Loopback):
     def __init__(self, api_key: str = "sk-test-key", default: Answer | None = None):
         self.api_key = api_key
         self.default = default or text_answer("I am not sure what you mean.")
@@ -107,15 +109,6 @@ class FakeOpenAI:
                 "choices": [{"index": 0, "message": answer.message, "logprobs": None, "finish_reason": finish}],
                 "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}}
 
-    def __enter__(self) -> "FakeOpenAI":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stopping.set()  # wakes slow answers
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
 
 
 def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:

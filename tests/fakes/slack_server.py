@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.fakes.loopback import Loopback
+
 BOT_USER, BOT_ID, TEAM_ID = "U0FAKEBOT", "B0FAKEBOT", "T0FAKETEAM"
 
 
@@ -38,7 +40,7 @@ class Failure:
     times: int = 1
 
 
-class FakeSlack:
+class FakeSlack(Loopback):
     def __init__(self, token: str = "xoxb-fake-bot-token", *, clock: Callable[[], float] = time.time,
                  post_interval: float | None = None):
         self.token = token
@@ -154,14 +156,6 @@ class FakeSlack:
             return 200, {"ok": False, "error": "user_not_found"}, {}
         return 200, {"ok": True, "channel": {"id": "D" + first[1:]}}, {}
 
-    def __enter__(self) -> "FakeSlack":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
 
 
 def _arguments(query: str, raw: bytes, content_type: str) -> dict:

@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from tests.fakes import wecom_routes
+from tests.fakes.loopback import Loopback
 from tests.fakes.wecom_routes import (  # the error codes live with the endpoints
     FREQ_LIMIT, INVALID_TOKEN, MISSING_TOKEN, SYSTEM_BUSY, TOKEN_EXPIRED, Delivery,  # noqa: F401
 )
@@ -36,7 +37,7 @@ class ManualClock:
         self.t += seconds
 
 
-class FakeWeCom:
+class FakeWeCom(Loopback):
     def __init__(self, corp_id: str = "wwfakecorp0001", secret: str = "fake-app-secret", agent_id: int = 1000002,
                  clock=None, users: set[str] | None = None, webhook_keys: set[str] | None = None,
                  token_ttl: int = 7200, per_user_minute: int = 30, per_user_hour: int = 1000,
@@ -134,15 +135,6 @@ class FakeWeCom:
         times.append(now)
         return True
 
-    def __enter__(self) -> "FakeWeCom":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stopping.set()
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
 
 
 def _handler(fake: FakeWeCom) -> type[BaseHTTPRequestHandler]:
