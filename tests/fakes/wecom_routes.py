@@ -74,14 +74,22 @@ def _card_error(fake, card: dict, need_task_id: bool) -> dict | None:
     return None
 
 
-def message_send(fake, query: dict, raw: bytes) -> dict:
+def _app_call(fake, query: dict, raw: bytes) -> tuple[dict | None, dict | None]:
+    """(body, None) for a well-formed app API call, else (None, the error answer)."""
     if (err := fake._token_error(query)) is not None:
-        return err
+        return None, err
     body = _json(raw)
     if body is None:
-        return fake.error(BAD_JSON, "data format error")
+        return None, fake.error(BAD_JSON, "data format error")
     if str(body.get("agentid")) != str(fake.agent_id):
-        return fake.error(INVALID_AGENTID, "invalid agentid")
+        return None, fake.error(INVALID_AGENTID, "invalid agentid")
+    return body, None
+
+
+def message_send(fake, query: dict, raw: bytes) -> dict:
+    body, err = _app_call(fake, query, raw)
+    if err is not None:
+        return err
     msgtype = body.get("msgtype")
     if msgtype not in APP_MSGTYPES:
         return fake.error(INVALID_MSGTYPE, "invalid message type")
@@ -108,13 +116,9 @@ def message_send(fake, query: dict, raw: bytes) -> dict:
 
 
 def update_template_card(fake, query: dict, raw: bytes) -> dict:
-    if (err := fake._token_error(query)) is not None:
+    body, err = _app_call(fake, query, raw)
+    if err is not None:
         return err
-    body = _json(raw)
-    if body is None:
-        return fake.error(BAD_JSON, "data format error")
-    if str(body.get("agentid")) != str(fake.agent_id):
-        return fake.error(INVALID_AGENTID, "invalid agentid")
     code = body.get("response_code")
     issued = fake.response_codes.get(code)
     if issued is None or fake.now() - issued > RESPONSE_CODE_TTL:
