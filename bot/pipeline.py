@@ -22,8 +22,8 @@ from intents.handlers import load_all
 from intents.masking import mask_personal
 from intents.mentions import index_for
 from intents.replies import Reply
-from intents.recognize import build_recognizer
-from intents.rules import RuleRecognizer, language_of
+from intents.recognize import Recognizer, build_recognizer
+from intents.rules import language_of
 from intents.types import Intent
 
 log = logging.getLogger("brokerbot.pipeline")
@@ -46,7 +46,7 @@ Middleware = Callable[[Turn, Callable[[], Reply]], Reply]
 
 
 class Pipeline:
-    def __init__(self, app, recognizer: RuleRecognizer | None = None):
+    def __init__(self, app, recognizer: Recognizer | None = None):
         self.app = app
         self.recognizer = recognizer or build_recognizer(app.settings)
         self.handlers = load_all()

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, ForeignKey, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import Date, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm_core.base import Base, Timestamps
 
@@ -18,7 +18,3 @@ class Account(Timestamps, Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
 
     client: Mapped["Client"] = relationship(back_populates="accounts")  # noqa: F821
-
-
-def account_by_no(*, session: Session, account_no: str) -> Account | None:
-    return session.scalar(select(Account).where(Account.account_no == account_no))

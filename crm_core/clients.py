@@ -4,8 +4,8 @@ from __future__ import annotations
 import enum
 from datetime import date
 
-from sqlalchemy import Date, Enum, ForeignKey, Index, String, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import Date, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm_core.base import Base, Provenance, Timestamps
 from crm_core.crypto import Cipher, mask_id_number, mask_phone
@@ -89,11 +89,3 @@ class ClientTag(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
     tag: Mapped[str] = mapped_column(String(64))
-
-
-def get_client(*, session: Session, client_id: int) -> Client | None:
-    return session.get(Client, client_id)
-
-
-def clients_named(*, session: Session, name: str) -> list[Client]:
-    return list(session.scalars(select(Client).where(Client.name == name).order_by(Client.id)))

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, create_engine, event, inspect, select
+from sqlalchemy import String, create_engine, event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -131,10 +131,6 @@ def cipher_of(session: Session) -> Cipher:
 
 def tz_of(session: Session) -> ZoneInfo:
     return session.info["tz"]
-
-
-def table_names(engine: Engine) -> list[str]:  # used by tests and `db upgrade` output
-    return sorted(inspect(engine).get_table_names())
 
 
 __all__ = ["Database", "Meta", "SchemaError", "KeyMismatch", "cipher_of", "tz_of"]

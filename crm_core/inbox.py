@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, UniqueConstraint, delete, insert
+from sqlalchemy import String, UniqueConstraint, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -33,7 +33,3 @@ def claim(*, session: Session, platform: str, key: str, now: datetime) -> bool:
         return False
     return True
 
-
-def forget_before(*, session: Session, moment: datetime) -> int:
-    """Drop claims older than any platform retries (housekeeping)."""
-    return session.execute(delete(InboundMessage).where(InboundMessage.received_at < moment)).rowcount

@@ -7,7 +7,6 @@ conversion tables); phrases are not needed for names and keywords.
 """
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 from pypinyin import lazy_pinyin
@@ -39,11 +38,6 @@ def fix_typos(text: str, typos: dict[str, str]) -> str:
     return text
 
 
-_HAN = re.compile(r"[\u4e00-\u9fff]")
-
-
-def has_han(text: str) -> bool:
-    return _HAN.search(text) is not None
 
 
 @lru_cache(maxsize=200_000)

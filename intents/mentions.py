@@ -100,8 +100,8 @@ def invalidate_index(session: Session) -> None:
     except Exception:  # an unbound session: nothing indexed under it
         return
     index = _INDEXES.get(url)
-    if index is not None and index.sync is not None:
-        index.sync.stale = True
+    if index is not None:
+        index.invalidate()
 
 
 _WATCHED = (Client, Account, ClientTag)

@@ -7,7 +7,7 @@ for the callback crypto and parsing.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import httpx
 

@@ -1,6 +1,6 @@
 """The chat pipeline as account managers use it: margin, positions, profile, logging a visit,
 visibility between teams, ambiguous names and unknown names."""
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select

@@ -1,5 +1,4 @@
 """Settings from BROKERBOT_* over a TOML file; rule files overridable per name."""
-from pathlib import Path
 
 import pytest
 

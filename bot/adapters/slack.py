@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from bot.events import ChatEvent
 from crm_core.inbox import claim
 from intents.replies import Reply
+from intents.rules import language_of
 from notifiers.outbox import enqueue
 
 log = logging.getLogger("brokerbot.slack")
@@ -38,8 +39,7 @@ def build(service, *, bot_token: str, signing_secret: str, api_base: str) -> App
             if event.chat_type == "group" and reply.private:
                 enqueue(session=session, channel="slack", target=event.user_id, reply=reply)
                 enqueue(session=session, channel="slack", target=channel,
-                        reply=Reply(messages.t("answered_in_dm", "zh" if re.search(r"[\u4e00-\u9fff]", event.text)
-                                               else "en")))
+                        reply=Reply(messages.t("answered_in_dm", language_of(event.text) or "zh")))
             else:
                 enqueue(session=session, channel="slack", target=channel, reply=reply)
         service.dispatcher.run_once()

@@ -35,7 +35,7 @@ def filter_from(slots: dict) -> ClientFilter:
 
 def _row(ctx: HandlerContext, found, filters: ClientFilter) -> str:
     details = []
-    if found.risk_degree is not None and (filters.risk_above is not None or filters.top or not details):
+    if found.risk_degree is not None:
         details.append(ctx.t("find_risk", value=fmt.percent(found.risk_degree)))
     if filters.available_below is not None and found.available is not None:
         details.append(ctx.t("find_available", value=fmt.money(found.available)))

@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 from tests.fakes import dingtalk_sign
@@ -71,10 +71,7 @@ class FakeDingTalk(Loopback):
         self.webhook_limit, self.webhook_window, self.webhook_penalty = 20, 60.0, 600.0
         self.gateway = None  # a StreamGateway answers /v1.0/gateway/connections/open when attached
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), name="fake-dingtalk",
-                                       daemon=True)
+        self._listen(_handler(self), "fake-dingtalk")
 
     @property
     def base_url(self) -> str:

@@ -14,8 +14,9 @@ import hmac
 import json
 import time
 import uuid
-from dataclasses import dataclass
 from urllib.parse import quote_plus
+
+from tests.fakes.loopback import SignedRequest
 
 ONE_HOUR_MS = 3_600_000
 
@@ -40,13 +41,6 @@ def signed_webhook_url(base_url: str, access_token: str, secret: str, timestamp_
             f"&timestamp={ts}&sign={quote_plus(sign(secret, ts))}")
 
 
-@dataclass
-class SignedCallback:
-    body: bytes
-    headers: dict[str, str]
-
-    def json(self) -> dict:
-        return json.loads(self.body)
 
 
 def bot_message(*, text: str, sender_staff_id: str, session_webhook: str, session_webhook_expired_time: int,
@@ -73,9 +67,9 @@ def bot_message(*, text: str, sender_staff_id: str, session_webhook: str, sessio
     return body
 
 
-def signed_callback(app_secret: str, message: dict, *, timestamp_ms: int | None = None) -> SignedCallback:
+def signed_callback(app_secret: str, message: dict, *, timestamp_ms: int | None = None) -> SignedRequest:
     """An HTTP-mode robot callback: the JSON body and its `timestamp` / `sign` headers."""
     ts = int(time.time() * 1000) if timestamp_ms is None else int(timestamp_ms)
-    return SignedCallback(json.dumps(message, ensure_ascii=False).encode(),
+    return SignedRequest(json.dumps(message, ensure_ascii=False).encode(),
                           {"Content-Type": "application/json; charset=utf-8", "timestamp": str(ts),
                            "sign": sign(app_secret, ts)})

@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from tests.fakes.loopback import Loopback
 
@@ -68,10 +68,7 @@ class FakeOpenAI(Loopback):
         self.scripted: list[tuple[str, Answer]] = []
         self.requests: list[dict] = []  # every JSON body received, authorised or not
         self.stopping = threading.Event()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), name="fake-openai",
-                                       daemon=True)
+        self._listen(_handler(self), "fake-openai")
 
     @property
     def base_url(self) -> str:

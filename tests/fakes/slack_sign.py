@@ -13,20 +13,14 @@ import hmac
 import json
 import time
 import uuid
-from dataclasses import dataclass
 from urllib.parse import urlencode
+
+from tests.fakes.loopback import SignedRequest
 
 TEAM_ID = "T0FAKETEAM"
 API_APP_ID = "A0FAKEAPP"
 
 
-@dataclass
-class SignedRequest:
-    body: bytes
-    headers: dict[str, str]
-
-    def json(self) -> dict:
-        return json.loads(self.body)
 
 
 def signature(signing_secret: str, timestamp: int | str, body: bytes | str) -> str:

@@ -16,7 +16,7 @@ import secrets
 import threading
 import time
 from collections import defaultdict, deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 from tests.fakes import wecom_routes
@@ -62,9 +62,7 @@ class FakeWeCom(Loopback):
         self._failures: list[list] = []  # [path, kind, remaining]
         self.lock = threading.RLock()
         self.stopping = threading.Event()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), name="fake-wecom", daemon=True)
+        self._listen(_handler(self), "fake-wecom")
 
     @property
     def base_url(self) -> str:
