@@ -7,7 +7,7 @@ from functools import cached_property
 from bot import config_files
 from bot.settings import Settings
 from crm_core.db import Database
-from crm_core.risk import RiskRules
+from crm_core.risk import RiskConfig, RiskRules
 
 
 @dataclass
@@ -21,8 +21,7 @@ class App:
 
     @cached_property
     def risk_rules(self) -> RiskRules:
-        data = config_files.load("risk_rules.yaml", self.settings.config_dir)
-        return RiskRules.from_dict(data, where=data["__file__"])
+        return RiskRules(config_files.validated("risk_rules.yaml", self.settings.config_dir, RiskConfig))
 
     @cached_property
     def messages(self):

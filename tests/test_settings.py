@@ -30,11 +30,14 @@ def test_a_config_dir_file_overrides_the_default_and_bad_rules_stop_startup(tmp_
     (tmp_path / "risk_rules.yaml").write_text("levels:\n  warning: {risk_degree: 70}\n")
     (tmp_path / "messages.yaml").write_text("level_warning: {zh: 注意}\n")
     app = App(Settings(database_url="sqlite://", secret_key="k" * 32, config_dir=tmp_path))
-    assert str(app.risk_rules.thresholds[next(iter(app.risk_rules.thresholds))].risk_degree) == "0.7"
+    assert str(app.risk_rules.thresholds[next(iter(app.risk_rules.thresholds))].risk_degree) == "70"
     assert app.messages.t("level_warning") == "注意"
     assert app.messages.t("level_margin_call") == "追保"  # untouched keys keep the default
-    (tmp_path / "risk_rules.yaml").write_text("levels:\n  panic: {risk_degree: 70}\n")
-    with pytest.raises(Exception, match="unknown level 'panic'"):
+    (tmp_path / "risk_rules.yaml").write_text("levels:\n  warning: {risk_degree: 70}\n  panic: {risk_degree: 70}\n")
+    with pytest.raises(ConfigFileError, match=r"risk_rules.yaml line 3: levels.panic: Input should be 'warning'"):
+        App(Settings(database_url="sqlite://", secret_key="k" * 32, config_dir=tmp_path)).risk_rules
+    (tmp_path / "risk_rules.yaml").write_text("levels:\n  warning: {risk_degree: -5}\n")
+    with pytest.raises(ConfigFileError, match=r"line 2: levels.warning.risk_degree: Input should be greater than 0"):
         App(Settings(database_url="sqlite://", secret_key="k" * 32, config_dir=tmp_path)).risk_rules
     (tmp_path / "risk_rules.yaml").write_text("levels: [\n")
     with pytest.raises(ConfigFileError, match=r"risk_rules.yaml line \d"):
