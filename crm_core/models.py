@@ -13,7 +13,8 @@ from crm_core.margin import MarginSnapshot, Position
 from crm_core.outbox import OutboxMessage, PlatformToken
 from crm_core.reminders import Reminder
 from crm_core.staff import Staff, Team
+from crm_core.tokens import ApiToken
 
-__all__ = ["Account", "Alert", "ApprovalRequest", "AuditEntry", "Base", "Client", "ClientTag",
+__all__ = ["Account", "Alert", "ApiToken", "ApprovalRequest", "AuditEntry", "Base", "Client", "ClientTag",
            "Conversation", "InboundMessage", "Interaction", "MarginSnapshot", "Meta", "OutboxMessage",
            "PlatformToken", "Position", "Reminder", "Staff", "Team"]
