@@ -25,6 +25,23 @@ class Progress(Protocol):
     def __call__(self, stage: str, done: int, total: int) -> None: ...
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where a batch of rows comes from, as recorded in each written row's provenance: a file
+    (`import`, rows numbered by line) or a REST API request (`api`, rows numbered by index)."""
+
+    platform: str  # Source.platform: import | api
+    name: str  # the file's name, or the API route
+    user: str | None  # the OS user, or the API token's name
+    message_id: str | None = None  # the API request's id
+    row_word: str = "line"  # how reasons name another row: "duplicate of line 3"
+    row_text: str = "{name}:{line}"  # a row's Source.text
+
+    def source(self, line: int | None = None) -> Source:
+        text = self.name if line is None else self.row_text.format(name=self.name, line=line)
+        return Source(platform=self.platform, message_id=self.message_id, user=self.user, text=text)
+
+
 @dataclass
 class Job:
     session: Session
@@ -33,10 +50,13 @@ class Job:
     cipher: Cipher
     user: str | None
     progress: Progress | None = None
+    origin: Origin | None = None  # None: a file named report.file, imported by `user`
     written: dict[str, int] = field(default_factory=dict)  # rows written, by table
     postgres: bool = field(init=False)
 
     def __post_init__(self) -> None:
+        if self.origin is None:
+            self.origin = Origin(platform="import", name=self.report.file, user=self.user)
         self.postgres = self.session.get_bind().dialect.name == "postgresql"
         if self.postgres:
             # PostgreSQL (14+, release notes) hashes a long `IN (...)` list only when it is a
@@ -60,7 +80,7 @@ class Job:
 
     def source(self, line: int) -> dict[str, Any]:
         """Provenance columns, as `Provenance.set_source` would set them, for bulk writes."""
-        src = Source(platform="import", user=self.user, text=f"{self.report.file}:{line}")
+        src = self.origin.source(line)
         return {"source_platform": src.platform, "source_message_id": src.message_id,
                 "source_user": src.user, "source_text": src.text}
 
@@ -115,8 +135,9 @@ class Job:
 class FirstSeen:
     """Remembers where each key first appeared in the file, to report duplicates."""
 
-    def __init__(self, column: str):
+    def __init__(self, column: str, row_word: str = "line"):
         self.column = column
+        self.row_word = row_word
         self.lines: dict[Any, int] = {}
 
     def check(self, key: Any, line: int, *, value: object = None, what: str | None = None) -> str | None:
@@ -127,8 +148,9 @@ class FirstSeen:
         if first == line:
             return None
         if what is not None:
-            return say("duplicate_key", what=what, line=first)
-        return say("duplicate", column=self.column, value=key if value is None else value, line=first)
+            return say("duplicate_key", what=what, line=first, row_word=self.row_word)
+        return say("duplicate", column=self.column, value=key if value is None else value, line=first,
+                   row_word=self.row_word)
 
 
 def utc(moment: datetime) -> datetime:

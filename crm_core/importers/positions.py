@@ -61,7 +61,7 @@ def _parse(job: Job, row) -> Rec:
 
 def check(job: Job, rows) -> list[Rec]:
     recs = [_parse(job, row) for row in job.each("checking", rows)]
-    seen = FirstSeen("position")
+    seen = FirstSeen("position", job.origin.row_word)
     for rec in recs:
         if rec.account_no and rec.timestamp and all(rec.key):
             what = f"{rec.key[1]} {rec.key[2]} {rec.key[3]} for account_no {rec.account_no} at this timestamp"
@@ -79,7 +79,8 @@ def check(job: Job, rows) -> list[Rec]:
             first_bad.setdefault(rec.group, rec.line)
     for rec in recs:
         if not rec.errors and rec.group in first_bad:
-            rec.errors.append(say("group_has_bad_row", line=first_bad[rec.group], account=rec.account_no,
+            rec.errors.append(say("group_has_bad_row", line=first_bad[rec.group], row_word=job.origin.row_word,
+                                  account=rec.account_no,
                                   timestamp=rec.timestamp.astimezone(job.tz).isoformat()))
         if rec.errors:
             job.bad(rec.line, rec.errors)
@@ -110,7 +111,10 @@ def apply(job: Job, recs: list[Rec]) -> None:
                             "hedge_flag": HedgeFlag(hedge_flag), **rec.values, **job.source(rec.line)})
         elif any(getattr(row, v) != rec.values[v] for v in VALUES):
             updates.append({"id": row.id, **rec.values, **job.source(rec.line)})
+            job.report.changed_accounts.add(rec.account_id)
     gone = [row.id for row in stored.values()]
+    job.report.changed_accounts.update(row["account_id"] for row in inserts)
+    job.report.changed_accounts.update(row.account_id for row in stored.values())
     for start in range(0, len(gone), CHUNK):
         job.session.execute(delete(Position).where(Position.id.in_(gone[start:start + CHUNK])))
     job.write("writing", update(Position), updates)

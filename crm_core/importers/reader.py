@@ -1,8 +1,9 @@
-"""Reads a CSV (UTF-8, with or without Excel's BOM) or XLSX file into header and rows.
+"""Reads a CSV (UTF-8, with or without Excel's BOM) or XLSX file into header and rows, or
+takes rows as JSON objects (the REST API).
 
 Line numbers are those a person sees: the header is line 1; a CSV record that spans
 several lines (a quoted line break) carries the number of its first line; an XLSX row
-carries its row number on the first worksheet.
+carries its row number on the first worksheet; an object its index in the JSON array.
 """
 from __future__ import annotations
 
@@ -120,4 +121,24 @@ def _table(raw_rows, expected: tuple[str, ...]) -> Table:
         table.rows.append(Row(line, cells))
     if header is None:
         raise ImportFileError(say("empty_file", columns=",".join(expected)))
+    return table
+
+
+def object_table(items: list) -> Table:
+    """Rows given as objects of column name -> value (str, int, Decimal, bool or None), as the
+    REST API receives them; a row's `line` is its index. Names are taken as written (no case
+    folding): a misspelt name is an unknown column, not a guess."""
+    columns: dict[str, None] = {}
+    table = Table(columns=[])
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            table.bad.append(BadRow(index, say("not_object")))
+            continue
+        columns.update(dict.fromkeys(item))
+        nested = [say("not_scalar", column=key) for key, value in item.items() if isinstance(value, (dict, list))]
+        if nested:
+            table.bad.append(BadRow(index, "; ".join(nested)))
+            continue
+        table.rows.append(Row(index, {key: _clean(value) for key, value in item.items()}))
+    table.columns = list(columns)
     return table

@@ -24,6 +24,7 @@ class ImportReport:
     bad_rows: list[BadRow] = field(default_factory=list)
     unknown_columns: list[str] = field(default_factory=list)
     applied: bool = False  # False: the file had bad rows and nothing was written
+    changed_accounts: set[int] = field(default_factory=set)  # ids of accounts whose rows were written
 
     @property
     def skipped(self) -> int:

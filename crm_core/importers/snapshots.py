@@ -59,7 +59,7 @@ def _parse(job: Job, row) -> tuple[Rec | None, list[str]]:
 
 
 def check(job: Job, rows) -> list[Rec]:
-    recs, seen = [], FirstSeen("account_no")
+    recs, seen = [], FirstSeen("account_no", job.origin.row_word)
     for row in job.each("checking", rows):
         rec, errors = _parse(job, row)
         if rec is not None:
@@ -100,6 +100,8 @@ def apply(job: Job, recs: list[Rec]) -> None:
                             **job.source(rec.line)})
         elif any(getattr(row, col) != rec.values[col] for col in VALUES):
             updates.append({"id": row.id, **rec.values, **job.source(rec.line)})
+            job.report.changed_accounts.add(rec.account_id)
+    job.report.changed_accounts.update(row["account_id"] for row in inserts)
     job.write("writing", insert(MarginSnapshot), inserts)
     job.write("writing", update(MarginSnapshot), updates)
     job.report.created, job.report.updated = len(inserts), len(updates)

@@ -36,9 +36,11 @@ TEXTS = {
     "id_float": "{column}: {value} was stored as a number and lost digits; format the column "
                 "as text",
     "too_many_values": "{count} values, but the header has {columns} columns",
+    "not_object": "not an object of column names and values",
+    "not_scalar": "{column}: a list or object, not a single value",
     # -- rows against each other and against the database ------------------------------------
-    "duplicate": "{column}: {value} is a duplicate of line {line}",
-    "duplicate_key": "{what} is a duplicate of line {line}",
+    "duplicate": "{column}: {value} is a duplicate of {row_word} {line}",
+    "duplicate_key": "{what} is a duplicate of {row_word} {line}",
     "no_staff": "{column}: no staff member with login {value}",
     "bad_supervisor_line": "supervisor: {value} is defined on line {line}, which is bad",
     "own_supervisor": "supervisor: {value} is the row's own login",
@@ -54,7 +56,7 @@ TEXTS = {
                       "add account_no or id_number to say which",
     "same_name": "name {name} with the same manager and no account_no or id_number",
     "same_client": "describes the same client (id {client_id}) as line {line}",
-    "group_has_bad_row": "not imported: line {line} of the same report (account {account}, "
+    "group_has_bad_row": "not imported: {row_word} {line} of the same report (account {account}, "
                          "{timestamp}) is bad",
     # -- the summary -------------------------------------------------------------------------
     "summary": "{file}: {rows} rows — {created} created, {updated} updated, "
@@ -66,4 +68,5 @@ TEXTS = {
 
 
 def say(key: str, **values) -> str:
-    return TEXTS[key].format(**values)
+    """`row_word` names another row: "line" in a file (the default), "row" (an index) in an API batch."""
+    return TEXTS[key].format(**{"row_word": "line", **values})
