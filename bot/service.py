@@ -51,6 +51,10 @@ class Service:
                 route=lambda staff: direct_channel(staff, self.app.settings),
                 text=lambda reminder: self.app.messages.t("reminder_due", content=reminder.content))
 
+    def after_ingest(self, kind: str, account_ids: list[int], now: datetime) -> None:
+        """Called after the REST API committed new or changed rows of `kind` ("snapshots" or
+        "positions") for these accounts. Risk evaluation hooks in here; nothing yet."""
+
     def slack_app(self):
         """The slack_bolt app (built once), for /slack/events and Socket Mode."""
         if getattr(self, "_slack", None) is None:

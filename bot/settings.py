@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     # Conversation context (pending choices, "他" = the last client) expires after this idle time.
     context_idle_minutes: int = Field(default=30, ge=1)
+    # The most rows one REST API request may carry (POST /api/v1/snapshots, /positions).
+    api_max_rows: int = Field(default=50_000, ge=1)
 
     wecom_corp_id: str | None = None
     wecom_agent_id: str | None = None
