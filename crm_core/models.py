@@ -13,8 +13,10 @@ from crm_core.margin import MarginSnapshot, Position
 from crm_core.outbox import OutboxMessage, PlatformToken
 from crm_core.reminders import Reminder
 from crm_core.staff import Staff, Team
+from crm_core.suitability import SpecialRiskWarning, SuitabilityAssessment
 from crm_core.tokens import ApiToken
 
 __all__ = ["Account", "Alert", "ApiToken", "ApprovalRequest", "AuditEntry", "Base", "Client", "ClientTag",
            "Conversation", "InboundMessage", "Interaction", "MarginSnapshot", "Meta", "OutboxMessage",
-           "PlatformToken", "Position", "Reminder", "Staff", "Team"]
+           "PlatformToken", "Position", "Reminder", "SpecialRiskWarning", "Staff",
+           "SuitabilityAssessment", "Team"]
