@@ -1,4 +1,4 @@
-"""Importers for the SPEC section 4 files: staff, clients, snapshots, positions.
+"""Importers for the SPEC section 4 files: staff, clients, snapshots, positions, settlement.
 
     report = import_file(session=session, kind="clients", path="clients.csv")
     session.commit()
@@ -21,13 +21,14 @@ from sqlalchemy.orm import Session
 
 from crm_core import audit
 from crm_core.db import cipher_of, tz_of
-from crm_core.importers import clients, positions, snapshots, staff
+from crm_core.importers import clients, positions, settlement, snapshots, staff
 from crm_core.importers.job import Job, Origin, Progress
 from crm_core.importers.reader import ImportFileError, Table, object_table, read_table
 from crm_core.importers.report import BadRow, ImportReport
 from crm_core.importers.texts import say
 
-KINDS = {"staff": staff, "clients": clients, "snapshots": snapshots, "positions": positions}
+KINDS = {"staff": staff, "clients": clients, "snapshots": snapshots, "positions": positions,
+         "settlement": settlement}
 
 
 def os_user() -> str | None:
@@ -40,10 +41,13 @@ def os_user() -> str | None:
 def import_file(*, session: Session, kind: str, path: str | Path, skip_invalid: bool = False,
                 source_user: str | None = None, progress: Progress | None = None) -> ImportReport:
     module, path = _module(kind), Path(path)
-    table = read_table(path, module.COLUMNS)
-    missing = [col for col in module.REQUIRED if col not in table.columns]
-    if missing:
-        raise ImportFileError(say("missing_columns", columns=", ".join(missing)))
+    if hasattr(module, "read"):  # a document, not a table: a statement read into its records
+        table = module.read(path)
+    else:
+        table = read_table(path, module.COLUMNS)
+        missing = [col for col in module.REQUIRED if col not in table.columns]
+        if missing:
+            raise ImportFileError(say("missing_columns", columns=", ".join(missing)))
     origin = Origin(platform="import", name=path.name, user=source_user or os_user())
     report = import_table(session=session, kind=kind, table=table, origin=origin,
                           skip_invalid=skip_invalid, progress=progress)

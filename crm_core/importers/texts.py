@@ -58,6 +58,26 @@ TEXTS = {
     "same_client": "describes the same client (id {client_id}) as line {line}",
     "group_has_bad_row": "not imported: {row_word} {line} of the same report (account {account}, "
                          "{timestamp}) is bad",
+    # -- settlement statements (a statement is refused as a whole) ---------------------------
+    "st_not_text": "line {line} is neither UTF-8 nor GBK text",
+    "st_no_funds": "no 资金状况 block: not a settlement statement (交易结算单)",
+    "st_no_header": "no {label} in the statement's header",
+    "st_bad_date": "line {line}: 日期: {value} is not a date such as 20261118",
+    "st_no_figure": "资金状况 (line {line}): no {label}; the statement is incomplete",
+    "st_identity": "line {line}: {label} is {shown}, but {formula} = {computed}",
+    "st_no_positions": "line {line}: 保证金占用 is {shown}, but there is no 持仓汇总 table; "
+                       "the file looks cut short",
+    "st_no_total": "{section} (line {line}): the table has no total line (共 N条); "
+                   "the file looks cut short",
+    "st_cut_row": "line {line}: a {section} row ends without its closing |; the file looks cut short",
+    "st_cells": "line {line}: a {section} row has {count} cells, but the header has {columns}; "
+                "the row is cut short or malformed",
+    "st_count": "line {line}: {section} says 共{shown}条, but lists {count} rows",
+    "st_total": "line {line}: {section} total {column} is {shown}, but its rows add up to {computed}",
+    "st_no_column": "{section} (line {line}): no {column} column",
+    "st_bad_instrument": "line {line}: 合约: {value!r} is not a contract code",
+    "st_unknown_product": "line {line}: 合约: no exchange is known for product {product} ({instrument})",
+    "st_no_account": "line {line}: 客户号: no account {value}; import it with the clients file first",
     # -- the summary -------------------------------------------------------------------------
     "summary": "{file}: {rows} rows — {created} created, {updated} updated, "
                "{unchanged} unchanged, {skipped} skipped",
