@@ -1,8 +1,9 @@
-"""`brokerbot import staff|clients|snapshots|positions FILE... [--skip-invalid]`.
+"""`brokerbot import staff|clients|snapshots|positions|settlement FILE... [--skip-invalid]`.
 
 Each file is imported in a transaction of its own. Bad rows go to stderr as `FILE:LINE: reason`;
 one summary line per imported file goes to stdout. A file with bad rows imports nothing and
-makes the command fail, unless --skip-invalid is given.
+makes the command fail, unless --skip-invalid is given. A settlement statement is refused or
+imported as a whole: with --skip-invalid a refused statement is reported and skipped.
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from crm_core.importers import KINDS, ImportFileError, import_file
 from crm_core.importers.texts import say
 
 import_app = typer.Typer(no_args_is_help=True,
-                         help="Import staff, clients, margin snapshots or positions from CSV or XLSX files.")
+                         help="Import staff, clients, margin snapshots or positions from CSV or XLSX "
+                              "files, or the broker's settlement statements.")
 app.add_typer(import_app, name="import")
 
 HELP = {
@@ -28,7 +30,11 @@ HELP = {
     "clients": "Clients: name,account_no,phone,id_number,manager,risk_level,tags,birthday,client_type.",
     "snapshots": "Margin snapshots: account_no,timestamp,trading_day,...,balance,curr_margin,...,available.",
     "positions": "Positions: account_no,timestamp,exchange,instrument,direction,volume,...,hedge_flag.",
+    "settlement": "Settlement statements (交易结算单, GBK or UTF-8 text): one margin snapshot and the "
+                  "positions per statement.",
 }
+FILES = {"settlement": "Statement text files."}
+WHOLE = {"settlement"}  # kinds whose files are refused as a whole: --skip-invalid skips them
 
 
 def _err(line: str) -> None:
@@ -64,8 +70,10 @@ def import_files(bot: App, kind: str, paths: list[Path], *, skip_invalid: bool =
                 report = import_file(session=session, kind=kind, path=path, skip_invalid=skip_invalid,
                                      progress=progress)
         except ImportFileError as exc:
-            err(f"{path}: {exc}")
-            failures.append(f"{path.name} (refused)")
+            skipped = skip_invalid and kind in WHOLE
+            err(f"{path}: {exc}" + (" (skipped)" if skipped else ""))
+            if not skipped:
+                failures.append(f"{path.name} (refused)")
             continue
         if report.unknown_columns:
             err(f"{path}: warning: " + say("unknown_columns", columns=", ".join(report.unknown_columns)))
@@ -81,7 +89,8 @@ def import_files(bot: App, kind: str, paths: list[Path], *, skip_invalid: bool =
 
 def _register(kind: str) -> None:
     def command(
-        files: list[Path] = typer.Argument(..., metavar="FILE...", help="CSV (UTF-8) or XLSX files."),
+        files: list[Path] = typer.Argument(..., metavar="FILE...",
+                                           help=FILES.get(kind, "CSV (UTF-8) or XLSX files.")),
         skip_invalid: bool = typer.Option(False, "--skip-invalid",
                                           help="Import the good rows of a file with bad rows; "
                                                "the bad ones are still listed."),
