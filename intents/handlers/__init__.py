@@ -20,7 +20,7 @@ def handler(*names: str):
 
 
 def load_all() -> dict[str, Callable]:
-    from intents.handlers import (funds, general, interactions, kpi, leads, lists,  # noqa: F401
-                                  profile, reminders)
+    from intents.handlers import (alerts, funds, general, interactions, kpi, leads,  # noqa: F401
+                                  lists, profile, reminders)
 
     return HANDLERS

@@ -10,8 +10,6 @@ PENDING = {  # intent -> what to call it while it is not built yet
     "request_approval": ("审批申请", "approval requests"),
     "decide_approval": ("审批", "approvals"),
     "list_approvals": ("审批查询", "approval lists"),
-    "list_alerts": ("风险预警", "risk alerts"),
-    "ack_alert": ("预警确认", "alert acknowledgement"),
 }
 
 
