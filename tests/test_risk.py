@@ -251,3 +251,20 @@ def test_risk_scan_and_evidence_from_the_command_line(cli, app):
     evidence = cli("risk", "evidence", alert_id)
     assert evidence.returncode == 0 and "张三" in evidence.stdout and "A-100" in evidence.stdout
     assert cli("risk", "evidence", "999").returncode == 1
+
+
+def test_importing_margin_data_raises_alerts_at_once(cli, app, tmp_path):
+    with app.db.transaction() as session:
+        wang = f.staff(session, "wangfang", "王芳", Role.manager)
+        f.client(session, "张三", wang, accounts=["A-100"])
+    data = tmp_path / "snap.csv"
+    data.write_text("account_no,timestamp,balance,curr_margin,exchange_margin\n"
+                    "A-100,2026-11-18T10:00:00+08:00,1000000.00,1023500.00,1010000.00\n", encoding="utf-8")
+    result = cli("import", "snapshots", str(data))
+    assert result.returncode == 0, result.stderr
+    assert "risk alerts: 1 opened" in result.stdout
+    with app.db.session() as session:
+        [alert] = session.scalars(select(Alert)).all()
+        assert alert.level == AlertLevel.force_close  # exchange risk degree 101%
+    again = cli("import", "snapshots", str(data))
+    assert "risk alerts" not in again.stdout  # nothing new written, nothing new raised

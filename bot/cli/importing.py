@@ -17,6 +17,7 @@ import typer
 from bot.app import App
 from bot.cli import CommandError, app
 from bot.cli.common import make_app
+from crm_core.base import utcnow
 from crm_core.importers import KINDS, ImportFileError, import_file
 from crm_core.importers.texts import say
 
@@ -35,6 +36,7 @@ HELP = {
 }
 FILES = {"settlement": "Statement text files."}
 WHOLE = {"settlement"}  # kinds whose files are refused as a whole: --skip-invalid skips them
+EVALUATED = {"snapshots", "settlement"}  # new margin data is checked against the risk rules at once
 
 
 def _err(line: str) -> None:
@@ -81,10 +83,24 @@ def import_files(bot: App, kind: str, paths: list[Path], *, skip_invalid: bool =
             err(f"{path}:{bad.line}: {bad.reason}")
         if report.applied:
             out(report.summary())
+            if kind in EVALUATED and report.changed_accounts:
+                evaluate_risk(bot, sorted(report.changed_accounts), out)
         else:
             err(report.summary())
             failures.append(f"{path.name} ({len(report.bad_rows)} bad rows)")
     return failures
+
+
+def evaluate_risk(bot: App, account_ids: list[int], out: Callable[[str], None]) -> None:
+    from bot.alerting import Alerting
+
+    changes = Alerting(bot).evaluate(account_ids=account_ids, now=utcnow(), actor="import")
+    if changes:
+        counts: dict[str, int] = {}
+        for change in changes:
+            counts[change.event] = counts.get(change.event, 0) + 1
+        out("risk alerts: " + ", ".join(f"{n} {event}" for event, n in counts.items())
+            + " (queued; `brokerbot serve` delivers them)")
 
 
 def _register(kind: str) -> None:
