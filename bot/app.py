@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from bot import config_files
+from bot.channels import Channels
 from bot.settings import Settings
 from crm_core.db import Database
 from crm_core.risk import RiskConfig, RiskRules
@@ -24,6 +25,10 @@ class App:
         return RiskRules(config_files.validated("risk_rules.yaml", self.settings.config_dir, RiskConfig))
 
     @cached_property
+    def channels(self) -> Channels:
+        return Channels.load(self.settings.config_dir)
+
+    @cached_property
     def messages(self):
         from bot.messages import Messages
 
@@ -32,6 +37,7 @@ class App:
     def ready(self) -> "App":
         """Validate rules and make sure the schema exists (upgrading an empty database)."""
         self.risk_rules
+        self.channels
         self.messages
         self.db.ensure_schema()
         return self

@@ -56,13 +56,15 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping
 
 
 def line_of(data, loc: tuple) -> int | None:
-    """The line of the deepest key of `loc` (a pydantic error location) found in the file."""
+    """The line of the deepest key or list item of `loc` (a pydantic error location) found in the file."""
     line, node = None, data
     for part in loc:
         if isinstance(node, _Mapping) and part in node:
             line, node = node.lines.get(part, line), node[part]
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             node = node[part]
+            if isinstance(node, _Mapping) and node.lines:  # a list item: where it starts
+                line = min(node.lines.values())
         else:
             break
     return line

@@ -1,7 +1,13 @@
-"""Logging: tracebacks go to the log file with a correlation id; people see one line."""
+"""Logging: tracebacks go to the log file with a correlation id; people see one line.
+
+The file holds one JSON object per line (BROKERBOT_LOG_FORMAT=json, the default): time, level,
+logger, correlation id, message, the traceback when there is one, and any `extra=` fields
+(platform, message id, intent ...), so a log shipper can index them. `text` gives classic lines.
+"""
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 import logging.handlers
 import uuid
@@ -22,7 +28,21 @@ class _CorrelationFilter(logging.Filter):
         return True
 
 
-def setup(log_dir: Path, level: int = logging.INFO) -> Path:
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "cid"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
+                 "level": record.levelname, "logger": record.name, "cid": getattr(record, "cid", "-"),
+                 "msg": record.getMessage()}
+        entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")})
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def setup(log_dir: Path, level: int = logging.INFO, fmt: str = "json") -> Path:
     """Log to <log_dir>/brokerbot.log (rotated). Idempotent."""
     root = logging.getLogger()
     path = log_dir / "brokerbot.log"
@@ -33,7 +53,8 @@ def setup(log_dir: Path, level: int = logging.INFO) -> Path:
                                                    encoding="utf-8")
     handler._brokerbot = True  # type: ignore[attr-defined]
     handler.addFilter(_CorrelationFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(cid)s] %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else
+                         logging.Formatter("%(asctime)s %(levelname)s [%(cid)s] %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run is noise

@@ -134,5 +134,7 @@ class Pipeline:
         if turn.intent is not None:
             slots, _ = mask_personal(str(turn.intent.slots))  # logs never hold phone or ID numbers
             log.info("intent %s slots=%s confidence=%.2f source=%s", turn.intent.name, slots,
-                     turn.intent.confidence, turn.intent.source)
+                     turn.intent.confidence, turn.intent.source,
+                     extra={"platform": turn.event.platform, "message_id": turn.event.message_id,
+                            "user": turn.event.user_id, "intent": turn.intent.name})
         return reply

@@ -11,6 +11,7 @@ from bot.routing import configured_platforms, direct_channel
 from bot.scheduler import Scheduler
 from notifiers.outbox import Dispatcher, Sender
 from notifiers.reminders import queue_due_reminders
+from notifiers.webhooks import channel_senders
 
 log = logging.getLogger("brokerbot.service")
 
@@ -30,6 +31,7 @@ def build_senders(app: App) -> dict[str, Sender]:
         from notifiers.slack import SlackSender
 
         senders["slack"] = SlackSender(WebClient(token=s.slack_bot_token, base_url=s.slack_api_base, timeout=5))
+    senders.update(channel_senders(app))  # group robots of channels.yaml
     return senders
 
 

@@ -5,6 +5,7 @@ import os
 import stat
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import (BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict,
@@ -33,6 +34,7 @@ class Settings(BaseSettings):
     # Where generated files (the personal-data key) live; default: beside the SQLite file.
     data_dir: Path | None = None
     secret_key: str | None = None
+    log_format: Literal["json", "text"] = "json"  # the log file: one JSON object per line, or plain lines
     # Conversation context (pending choices, "他" = the last client) expires after this idle time.
     context_idle_minutes: int = Field(default=30, ge=1)
     # The most rows one REST API request may carry (POST /api/v1/snapshots, /positions).

@@ -5,14 +5,19 @@ DingTalk msgId; Slack event_id). A unique constraint makes the claim atomic acro
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import String, UniqueConstraint, insert
+from sqlalchemy import String, UniqueConstraint, delete, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from crm_core.base import Base
 from crm_core.types import UTCDateTime
+
+
+# How long a claim is kept. Platforms retry within minutes (WeCom three times within about 15 s,
+# Slack up to three times within about an hour, DingTalk Stream on reconnect); a week is ample.
+KEEP = timedelta(days=7)
 
 
 class InboundMessage(Base):
@@ -33,3 +38,8 @@ def claim(*, session: Session, platform: str, key: str, now: datetime) -> bool:
         return False
     return True
 
+
+
+def forget_old(*, session: Session, now: datetime, keep: timedelta = KEEP) -> int:
+    """Delete claims older than `keep`; returns how many went."""
+    return session.execute(delete(InboundMessage).where(InboundMessage.received_at < now - keep)).rowcount or 0

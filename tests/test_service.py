@@ -51,3 +51,42 @@ def test_a_retried_message_is_claimed_once(app, session):
     session.commit()
     with app.db.session() as other:  # another replica sees the claim
         assert claim(session=other, platform="wecom", key="msg-1", now=now) is False
+
+
+def test_claims_older_than_a_week_are_forgotten_and_newer_ones_kept(app, session):
+    from datetime import timedelta
+
+    from crm_core.inbox import forget_old
+
+    now = datetime.now(timezone.utc)
+    claim(session=session, platform="wecom", key="old", now=now - timedelta(days=8))
+    claim(session=session, platform="wecom", key="new", now=now - timedelta(days=1))
+    assert forget_old(session=session, now=now) == 1
+    assert claim(session=session, platform="wecom", key="new", now=now) is False
+    assert claim(session=session, platform="wecom", key="old", now=now) is True
+
+
+def test_the_log_is_one_json_object_per_line_with_the_correlation_id_and_the_message(app, tmp_path):
+    import json
+    import logging
+
+    from bot import logs
+    from bot.events import ChatEvent
+    from bot.pipeline import Pipeline
+    from crm_core.staff import Role
+    from tests import factories as f
+
+    with app.db.transaction() as session:
+        f.staff(session, "wangfang", "王芳", Role.manager)
+    path = logs.setup(tmp_path / "logs")
+    try:
+        reply = Pipeline(app).handle(ChatEvent("terminal", "m-1", "wangfang", "我的风险预警",
+                                               datetime.now(timezone.utc)))
+    finally:
+        for handler in [h for h in logging.getLogger().handlers if getattr(h, "_brokerbot", False)]:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+    assert "没有" in reply.text
+    entries = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    [entry] = [e for e in entries if e.get("intent") == "list_alerts"]
+    assert entry["message_id"] == "m-1" and entry["platform"] == "terminal" and len(entry["cid"]) == 12

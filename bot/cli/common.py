@@ -10,7 +10,7 @@ from bot.settings import Settings
 
 def make_app(settings: Settings | None = None, *, ensure_schema: bool = True) -> App:
     app = App(settings or Settings())
-    logs.setup(app.settings.resolved_data_dir())
+    logs.setup(app.settings.resolved_data_dir(), fmt=app.settings.log_format)
     if ensure_schema:
         app.ready()
     return app

@@ -32,6 +32,7 @@ from tests.fakes.loopback import Loopback
 THROTTLED = {"errcode": 660026, "errmsg": "sending too many messages per minute"}
 SESSION_EXPIRED = {"errcode": 300001, "errmsg": "sessionWebhook过期"}
 OK = {"errcode": 0, "errmsg": "ok"}
+WEBHOOK_MAX_BYTES = 20000  # a robot message's body (460101 "message too long, exceed 20000 bytes", seen live 2020)
 
 
 @dataclass
@@ -177,6 +178,8 @@ class FakeDingTalk(Loopback):
             return 200, {"errcode": 310000, "errmsg": "invalid timestamp"}
         if not dingtalk_sign.valid(secret, ts, query.get("sign"), self.now_ms()):
             return 200, {"errcode": 310000, "errmsg": "sign not match"}
+        if len(json.dumps(body, ensure_ascii=False).encode()) > WEBHOOK_MAX_BYTES:
+            return 200, {"errcode": 460101, "errmsg": f"message too long, exceed {WEBHOOK_MAX_BYTES} bytes"}
         now = self.clock()
         if self.throttled_until.get(token, 0.0) > now:
             return 200, THROTTLED
