@@ -1,4 +1,4 @@
-"""The HTTP side of `brokerbot serve` (FastAPI): platform callbacks, /healthz, later the REST API."""
+"""The HTTP side of `brokerbot serve` (FastAPI): platform callbacks, /healthz, the REST API."""
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from bot.api import router as rest_api
 from bot.service import Service
 
 
@@ -21,6 +22,7 @@ def create_app(service: Service) -> FastAPI:
 
     api = FastAPI(title="brokerbot", lifespan=lifespan)
     api.state.service = service
+    api.include_router(rest_api(service), prefix="/api/v1")
     s = service.app.settings
     if s.wecom_token and s.wecom_aes_key and s.wecom_corp_id:
         from bot.adapters import wecom

@@ -26,7 +26,7 @@ USER_ERRORS = (CommandError, SchemaError, KeyMismatch, ConfigFileError, RiskRule
 
 
 def _register() -> None:
-    from bot.cli import audit, chat, db, demo, importing, parse, serve  # noqa: F401  (each adds its commands)
+    from bot.cli import audit, chat, db, demo, importing, parse, serve, token  # noqa: F401  (each adds its commands)
 
 
 def main() -> None:
