@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from bot.api import router as rest_api
+from bot.routing import configured_platforms
 from bot.service import Service
 
 
@@ -38,6 +39,9 @@ def create_app(service: Service) -> FastAPI:
         except Exception as exc:
             return JSONResponse({"status": "error", "database": type(exc).__name__}, status_code=503)
         return {"status": "ok", "database": "ok"}
+
+    if s.dingtalk_mode == "http" and "dingtalk" in configured_platforms(s):
+        api.include_router(service.dingtalk().router())
 
     if s.slack_bot_token and s.slack_signing_secret:
         from bot.adapters import slack

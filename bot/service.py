@@ -25,6 +25,13 @@ def build_senders(app: App) -> dict[str, Sender]:
 
         senders["wecom"] = WeComClient(app.db, api_base=s.wecom_api_base, corp_id=s.wecom_corp_id,
                                        secret=s.wecom_secret, agent_id=s.wecom_agent_id)
+    if "dingtalk" in configured_platforms(s):
+        from notifiers.dingtalk import DingTalkSender
+
+        senders["dingtalk"] = DingTalkSender(
+            app.db, api_base=s.dingtalk_api_base, client_id=s.dingtalk_client_id,
+            client_secret=s.dingtalk_client_secret, robot_code=s.dingtalk_robot_code or s.dingtalk_client_id,
+            cards=s.dingtalk_mode != "http")  # card clicks come over Stream only
     if "slack" in configured_platforms(s):
         from slack_sdk import WebClient
 
@@ -67,8 +74,20 @@ class Service:
                                 api_base=s.slack_api_base)
         return self._slack
 
+    def dingtalk(self):
+        """The DingTalk adapter (built once): Stream client, or the router for HTTP mode."""
+        if getattr(self, "_dingtalk", None) is None:
+            from bot.adapters.dingtalk import DingTalk
+
+            s = self.app.settings
+            self._dingtalk = DingTalk(self, client_id=s.dingtalk_client_id, client_secret=s.dingtalk_client_secret,
+                                      api_base=s.dingtalk_api_base)
+        return self._dingtalk
+
     def start(self) -> None:
         s = self.app.settings
+        if "dingtalk" in configured_platforms(s) and s.dingtalk_mode != "http":  # Stream: no public URL needed
+            self.dingtalk().start_stream()
         if s.slack_bot_token and s.slack_app_token:  # Socket Mode: no public URL needed
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -80,6 +99,8 @@ class Service:
     def stop(self) -> None:
         if getattr(self, "_socket", None) is not None:
             self._socket.close()
+        if getattr(self, "_dingtalk", None) is not None:
+            self._dingtalk.close()
         self.scheduler.shutdown()
         self.app.close()
         log.info("service stopped")

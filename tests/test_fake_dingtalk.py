@@ -7,15 +7,12 @@ import threading
 import urllib.error
 import urllib.request
 
+import dingtalk_stream as ds
 import pytest
 
 from tests.fakes import dingtalk_sign
 from tests.fakes.dingtalk_server import FakeDingTalk
-
-try:
-    from tests.fakes.dingtalk_stream_gateway import BOT_TOPIC, StreamGateway
-except ImportError:  # websockets is not installed: the Stream tests skip
-    BOT_TOPIC = StreamGateway = None
+from tests.fakes.dingtalk_stream_gateway import BOT_TOPIC, StreamGateway
 
 
 class Clock:
@@ -148,8 +145,6 @@ def test_http_mode_callback_is_signed_like_dingtalk():
 @pytest.fixture
 def stream_sdk(monkeypatch):
     """Runs DingTalkStreamClient against a fake: `start(fake, handler)` returns the client."""
-    pytest.importorskip("websockets")
-    ds = pytest.importorskip("dingtalk_stream")
     runs = []
 
     def start(fake, handler, topic=None):
@@ -179,8 +174,6 @@ def stream_sdk(monkeypatch):
 
 
 def echo_handler(fail_first: bool = False):
-    import dingtalk_stream as ds
-
     class Echo(ds.ChatbotHandler):
         seen: list = []
 
@@ -224,8 +217,6 @@ def test_unacked_message_is_redelivered(stream_sdk):
 
 
 def test_wrong_credentials_get_no_ticket():
-    if StreamGateway is None:
-        pytest.skip("websockets is not installed")
     with FakeDingTalk() as fake, StreamGateway(fake):
         status, body = call(f"{fake.base_url}/v1.0/gateway/connections/open",
                             {"clientId": fake.app_key, "clientSecret": "wrong", "subscriptions": []})
@@ -233,8 +224,6 @@ def test_wrong_credentials_get_no_ticket():
 
 
 def test_sdk_card_delivered_clicked_and_updated(stream_sdk):
-    import dingtalk_stream as ds
-
     clicks = []
 
     class Clicks(ds.CallbackHandler):

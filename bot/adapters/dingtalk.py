@@ -1,0 +1,271 @@
+"""DingTalk (钉钉) app robot: Stream mode (default) or HTTP mode at POST /dingtalk/callback.
+
+Facts (dingtalk-stream 0.24.3 sources and open.dingtalk.com, checked 2026; STYLE.md):
+- Stream: the SDK acks a CALLBACK frame only after the handler's process() returns, and the gateway
+  pushes a frame again when its ack is late; so process() hands the work to a thread pool and
+  returns at once, and messages are claimed by msgId so a redelivery answers once.
+- HTTP mode signs each callback: headers `timestamp` (ms) and `sign` =
+  Base64(HmacSHA256(appSecret, timestamp + "\\n" + appSecret)), the timestamp within one hour.
+- Card button clicks (callbackType=STREAM) arrive over Stream on /v1.0/card/instances/callback with
+  {outTrackId, userId, content: JSON {cardPrivateData: {actionIds, params}}}; a card answers its
+  first click only.
+A reply showing one client's figures never goes to a group: it goes to the asker's direct chat,
+and the group is told so.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from bot.events import ChatEvent
+from crm_core.inbox import claim
+from crm_core.outbox import OutboxMessage
+from intents.replies import Reply
+from intents.rules import language_of
+from notifiers.dingtalk import GROUP
+from notifiers.outbox import enqueue
+
+log = logging.getLogger("brokerbot.dingtalk")
+stream_log = logging.getLogger("brokerbot.dingtalk.stream")  # the SDK's own messages
+
+BOT_TOPIC = "/v1.0/im/bot/messages/get"
+CARD_TOPIC = "/v1.0/card/instances/callback"
+ONE_HOUR_MS = 3_600_000
+
+
+def valid_signature(secret: str, timestamp: str | None, sign: str | None, now_ms: int) -> bool:
+    if not timestamp or not sign or not timestamp.isdigit() or abs(now_ms - int(timestamp)) > ONE_HOUR_MS:
+        return False
+    digest = hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256).digest()
+    return hmac.compare_digest(base64.b64encode(digest).decode(), sign)
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where the answer to one message goes."""
+
+    user: str  # the asker's staff id: their direct chat with the robot
+    group: str | None = None  # openConversationId when asked in a group
+    webhook: str | None = None  # the message's sessionWebhook
+    expires: int = 0  # sessionWebhookExpiredTime, ms
+
+
+def message_event(data: dict) -> tuple[ChatEvent, Where] | None:
+    """A robot message callback (the same JSON in both modes) as a ChatEvent; None for pictures,
+    files and other messages without text."""
+    if data.get("msgtype") == "text":
+        text = (data.get("text") or {}).get("content") or ""
+    elif data.get("msgtype") == "richText":
+        text = "".join(part.get("text", "") for part in (data.get("content") or {}).get("richText") or [])
+    else:
+        return None
+    user = data.get("senderStaffId") or data.get("senderId")  # no staff id: someone outside the org
+    if not user or not data.get("msgId"):
+        return None
+    group = data.get("conversationId") if str(data.get("conversationType")) == "2" else None
+    event = ChatEvent("dingtalk", f"msg:{data['msgId']}", user, text.strip(), datetime.now(timezone.utc),
+                      "group" if group else "direct", group or user)
+    return event, Where(user, group, data.get("sessionWebhook"), int(data.get("sessionWebhookExpiredTime") or 0))
+
+
+def point_sdk_at(api_base: str):
+    """dingtalk_stream, talking to api_base. The SDK reads DINGTALK_OPENAPI_ENDPOINT once, at import,
+    into module globals and DingTalkStreamClient.OPEN_CONNECTION_API, so both are set here too."""
+    os.environ["DINGTALK_OPENAPI_ENDPOINT"] = api_base
+    import dingtalk_stream
+    from dingtalk_stream import card_replier, chatbot, stream, utils
+
+    for module in (utils, stream, chatbot, card_replier):
+        module.DINGTALK_OPENAPI_ENDPOINT = api_base
+    dingtalk_stream.DingTalkStreamClient.OPEN_CONNECTION_API = api_base + "/v1.0/gateway/connections/open"
+    return dingtalk_stream
+
+
+class DingTalk:
+    def __init__(self, service, *, client_id: str, client_secret: str, api_base: str):
+        self.service = service
+        self.client_id, self.client_secret, self.api_base = client_id, client_secret, api_base.rstrip("/")
+        self.workers = ThreadPoolExecutor(max_workers=16, thread_name_prefix="dingtalk")
+        self._thread: threading.Thread | None = None
+        self._turns: dict[str, threading.Lock] = {}
+        self._turns_lock = threading.Lock()
+
+    # -- the work, on the thread pool ---------------------------------------------------------
+    def submit(self, work: Callable[[dict], None], data: dict) -> None:
+        self.workers.submit(self._safely, work, data)
+
+    @staticmethod
+    def _safely(work: Callable[[dict], None], data: dict) -> None:
+        try:
+            work(data)
+        except Exception:  # the pipeline answers its own errors; this is delivery or parsing
+            log.exception("DingTalk callback %s failed", data.get("msgId") or data.get("outTrackId"))
+
+    def _claimed(self, key: str) -> bool:
+        with self.service.app.db.transaction() as session:
+            return claim(session=session, platform="dingtalk", key=key, now=datetime.now(timezone.utc))
+
+    def on_message(self, data: dict) -> None:
+        parsed = message_event(data)
+        if parsed is None or not self._claimed(parsed[0].message_id):
+            return  # nothing to answer, or a redelivery of what was taken
+        event, where = parsed
+        self.respond(event, where)
+
+    def on_click(self, data: dict) -> None:
+        track, user = data.get("outTrackId"), data.get("userId")
+        content = data.get("content") or {}
+        content = json.loads(content) if isinstance(content, str) else content
+        value = ((content.get("cardPrivateData") or {}).get("params") or {}).get("value")
+        if not track or not user or value in (None, ""):
+            return
+        with self.service.app.db.session() as session:
+            card = session.scalar(select(OutboxMessage).where(
+                OutboxMessage.channel == "dingtalk", OutboxMessage.ref == f"card:{track}"))
+            target, body = (card.target, dict(card.body)) if card is not None else (user, {})
+        if body.get("asker", user) != user:
+            log.info("card %s clicked by %s, not by %s who asked; ignored", track, user, body["asker"])
+            return
+        if not self._claimed(f"card:{track}"):
+            return  # a card answers its first click only
+        label = next((c["label"] for c in body.get("choices") or [] if c["value"] == str(value)), str(value))
+        sender = self.service.senders.get("dingtalk")
+        if card is not None and sender is not None:
+            chosen = self.service.app.messages.t("choice_made", language_of(body.get("text", "")) or "zh",
+                                                 label=label)
+            try:  # the buttons go, the choice stays visible
+                sender.update_card(track, body, chosen)
+            except Exception:
+                log.warning("card update after a click failed", exc_info=True)
+        group = target.removeprefix(GROUP) if target.startswith(GROUP) else None
+        where = Where(user, group, body.get("session_webhook"), int(body.get("session_webhook_expires") or 0))
+        event = ChatEvent("dingtalk", f"card:{track}", user, str(value), datetime.now(timezone.utc),
+                          "group" if group else "direct", group or user)
+        self.respond(event, where)
+
+    def respond(self, event: ChatEvent, where: Where) -> None:
+        # One person's messages one at a time, in order: "张伟的保证金" then "2" share their
+        # conversation state, and two first messages at once would both create it.
+        with self._turns_lock:
+            turn = self._turns.setdefault(event.user_id, threading.Lock())
+        with turn:
+            self.answer(event, self.service.pipeline.handle(event), where)
+
+    def answer(self, event: ChatEvent, reply: Reply, where: Where) -> None:
+        with self.service.app.db.transaction() as session:
+            if where.group and reply.private:
+                self._queue(session, where.user, reply, Where(where.user))  # the group's webhook posts in the group
+                note = self.service.app.messages.t("answered_in_dm", language_of(event.text) or "zh")
+                self._queue(session, GROUP + where.group, Reply(note), where)
+            else:
+                self._queue(session, GROUP + where.group if where.group else where.user, reply, where)
+        self.service.dispatcher.run_once()
+
+    @staticmethod
+    def _queue(session, target: str, reply: Reply, where: Where) -> None:
+        # A card's outTrackId is chosen here: a click finds its card by it, sent or not yet marked so;
+        # only the person who asked may answer it, also in a group.
+        card = uuid.uuid4().hex if reply.choices else None
+        row = enqueue(session=session, channel="dingtalk", target=target, reply=reply,
+                      ref=f"card:{card}" if card else None)
+        extra = {"card_id": card, "asker": where.user} if card else {}
+        if where.webhook:
+            extra.update(session_webhook=where.webhook, session_webhook_expires=where.expires)
+        if extra:
+            row.body = {**row.body, **extra}
+
+    # -- HTTP mode ----------------------------------------------------------------------------
+    def router(self) -> APIRouter:
+        api = APIRouter()
+
+        @api.post("/dingtalk/callback")
+        async def receive(request: Request):
+            if not valid_signature(self.client_secret, request.headers.get("timestamp"),
+                                   request.headers.get("sign"), int(time.time() * 1000)):
+                return JSONResponse({"error": "invalid or stale signature"}, status_code=401)
+            try:
+                data = json.loads(await request.body())
+            except ValueError:
+                return JSONResponse({"error": "not JSON"}, status_code=400)
+            if not isinstance(data, dict):
+                return JSONResponse({"error": "not a message"}, status_code=400)
+            self.submit(self.on_message, data)  # acked now, answered through the outbox
+            return JSONResponse({})
+
+        return api
+
+    # -- Stream mode --------------------------------------------------------------------------
+    def start_stream(self) -> None:
+        sdk = point_sdk_at(self.api_base)
+
+        self._stopping = threading.Event()
+        self._quiet = logging.Filter()
+        self._quiet.filter = lambda record: not self._stopping.is_set()  # the SDK logs a stop as an error
+        stream_log.addFilter(self._quiet)
+        client = sdk.DingTalkStreamClient(sdk.Credential(self.client_id, self.client_secret), logger=stream_log)
+        client.register_callback_handler(BOT_TOPIC, _acking(sdk, lambda data: self.submit(self.on_message, data)))
+        client.register_callback_handler(CARD_TOPIC, _acking(sdk, lambda data: self.submit(self.on_click, data)))
+        self._loop = asyncio.new_event_loop()
+        self._task = self._loop.create_task(client.start())
+        self._thread = threading.Thread(target=self._run, name="dingtalk-stream", daemon=True)
+        self._thread.start()
+        log.info("DingTalk Stream client started")
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._task)
+        except BaseException:  # cancelled by stop_stream
+            pass
+        finally:
+            leftovers = asyncio.all_tasks(self._loop)  # the SDK's keepalive pings
+            for task in leftovers:
+                task.cancel()
+            self._loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+            self._loop.close()
+
+    def stop_stream(self) -> None:
+        if self._thread is None:
+            return
+        self._stopping.set()
+        deadline = time.monotonic() + 10
+        # DingTalkStreamClient.start() catches one CancelledError and sleeps, so cancel until it ends.
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            try:
+                self._loop.call_soon_threadsafe(self._task.cancel)
+            except RuntimeError:  # the loop closed in between
+                break
+            self._thread.join(0.05)
+        stream_log.removeFilter(self._quiet)
+        self._thread = None
+
+    def close(self) -> None:
+        self.stop_stream()
+        self.workers.shutdown(wait=True)
+
+
+def _acking(sdk, hand_over: Callable[[dict], None]):
+    """A Stream handler that hands the frame's data over and returns, so the SDK acks at once."""
+
+    class Acking(sdk.CallbackHandler):
+        async def process(self, callback):
+            hand_over(callback.data)
+            return sdk.AckMessage.STATUS_OK, {}
+
+    return Acking()

@@ -1,0 +1,193 @@
+"""DingTalk (钉钉) robot messages: the message's sessionWebhook while it is valid, else the OpenAPI.
+
+Facts (open.dingtalk.com docs and the dingtalk-stream SDK 0.24.3 sources, checked 2026; error shapes
+in tests/fakes/dingtalk_server.py):
+- every /v1.0 call carries `x-acs-dingtalk-access-token`; the token comes from
+  POST /v1.0/oauth2/accessToken {appKey, appSecret} -> {accessToken, expireIn (s)}; a bad or expired
+  token is HTTP 400 with code "InvalidAuthentication" (not 401), so key on `code`;
+- a callback's sessionWebhook takes {"msgtype": "text", ...} until sessionWebhookExpiredTime (ms)
+  and answers {"errcode": 0} (300001 once expired);
+- one-to-one: POST /v1.0/robot/oToMessages/batchSend {robotCode, userIds, msgKey, msgParam (a JSON
+  string)}, whose answer lists invalidStaffIdList and flowControlledStaffIdList; groups:
+  POST /v1.0/robot/groupMessages/send {robotCode, openConversationId, msgKey, msgParam};
+- buttons that call back need an interactive card (ActionCard buttons are only links):
+  POST /v1.0/card/instances/createAndDeliver with callbackType=STREAM, updated with
+  PUT /v1.0/card/instances. The template is DingTalk's public markdown-with-buttons template that
+  the SDK's MarkdownButtonCardInstance uses; its buttons (`msgButtons` inside the JSON string
+  `sys_full_json_obj`) call back when `request` is true and hand their `params` back in the click's
+  cardPrivateData.params (third-party code seen 2026; DingTalk does not document the template).
+
+Targets: a staff id (userId) for a direct chat, `group:<openConversationId>` for a group.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from datetime import timedelta
+
+import httpx
+
+from crm_core.base import utcnow
+from crm_core.outbox import PlatformToken
+from notifiers.outbox import DeliveryError
+
+log = logging.getLogger("brokerbot.dingtalk")
+
+GROUP = "group:"
+STALE_TOKEN = {"InvalidAuthentication"}  # fetch a new token, once
+EARLY = timedelta(minutes=5)  # renew a token this long before DingTalk says it expires
+SESSION_MARGIN_MS = 30_000  # a sessionWebhook this close to its expiry is not used
+CARD_TEMPLATE = "1366a1eb-bc54-4859-ac88-517c56a9acb1.schema"
+FLOW_CONTROL_WAIT = 60.0  # seconds; batchSend names flow-controlled users without saying how long
+
+
+def text_of(body: dict) -> str:
+    text = body.get("text") or ""
+    return f"{body['title']}\n{text}" if body.get("title") else text
+
+
+def card_params(body: dict, chosen: str | None = None) -> dict:
+    """The template's cardParamMap: buttons for the choices, or, after a click, the choice made."""
+    buttons = [] if chosen else [
+        {"text": c["label"] if c["label"] == c["value"] else f"{c['value']}. {c['label']}",
+         "color": "blue", "request": True, "params": {"value": c["value"]}}
+        for c in body.get("choices") or []]
+    markdown = body.get("text") or ""
+    return {"title": body.get("title") or "", "markdown": f"{markdown}\n\n**{chosen}**" if chosen else markdown,
+            "tips": "", "sys_full_json_obj": json.dumps({"msgButtons": buttons}, ensure_ascii=False)}
+
+
+class DingTalkSender:
+    def __init__(self, db, *, api_base: str, client_id: str, client_secret: str, robot_code: str,
+                 cards: bool = True, timeout: float = 5.0):
+        self.db = db
+        self.api_base = api_base.rstrip("/")
+        self.client_id, self.client_secret, self.robot_code = client_id, client_secret, robot_code
+        self.cards = cards  # card clicks arrive over Stream only (callbackType=STREAM)
+        self.key = f"dingtalk:{client_id}"
+        self.http = httpx.Client(timeout=timeout)
+
+    # -- token ------------------------------------------------------------------------------
+    def token(self, *, refresh: bool = False) -> str:
+        now = utcnow()
+        with self.db.transaction() as session:
+            row = session.get(PlatformToken, self.key)
+            if row is not None and not refresh and row.expires_at - EARLY > now:
+                return row.token
+        status, data, headers = self._call("POST", self.api_base + "/v1.0/oauth2/accessToken",
+                                           json={"appKey": self.client_id, "appSecret": self.client_secret})
+        if status != 200 or not data.get("accessToken"):
+            raise self._error("/v1.0/oauth2/accessToken", status, data, headers)
+        expires = now + timedelta(seconds=int(data.get("expireIn", 7200)))
+        with self.db.transaction() as session:
+            row = session.get(PlatformToken, self.key)
+            if row is None:
+                session.add(PlatformToken(key=self.key, token=data["accessToken"], expires_at=expires))
+            else:
+                row.token, row.expires_at = data["accessToken"], expires
+        log.info("new DingTalk access token, valid until %s", expires.isoformat())
+        return data["accessToken"]
+
+    # -- calls ------------------------------------------------------------------------------
+    def _call(self, method: str, url: str, **kwargs) -> tuple[int, dict, httpx.Headers]:
+        where = url.split("?")[0].removeprefix(self.api_base)
+        try:
+            response = self.http.request(method, url, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise DeliveryError(f"{where}: timed out") from exc
+        except httpx.TransportError as exc:
+            raise DeliveryError(f"{where}: {type(exc).__name__}") from exc
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise DeliveryError(f"{where}: HTTP {response.status_code}, not JSON",
+                                transient=response.status_code >= 500) from exc
+        return response.status_code, data if isinstance(data, dict) else {}, response.headers
+
+    @staticmethod
+    def _error(path: str, status: int, data: dict, headers) -> DeliveryError:
+        code = str(data.get("code") or "")
+        throttled = status == 429 or code.startswith("Throttling") or "QpsLimit" in code
+        retry_after = headers.get("Retry-After")
+        return DeliveryError(f"{path}: HTTP {status} {code} {data.get('message', '')}"[:500],
+                             transient=throttled or status >= 500,
+                             retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None)
+
+    def api(self, method: str, path: str, payload: dict) -> dict:
+        """An OpenAPI call with the shared token; a stale token is replaced once, never in a loop."""
+        for attempt in (1, 2):
+            token = self.token(refresh=attempt == 2)
+            status, data, headers = self._call(method, self.api_base + path, json=payload,
+                                               headers={"x-acs-dingtalk-access-token": token})
+            if status == 200:
+                return data
+            if data.get("code") in STALE_TOKEN and attempt == 1:
+                continue
+            raise self._error(path, status, data, headers)
+        raise AssertionError("unreachable")
+
+    # -- sending ----------------------------------------------------------------------------
+    def send(self, target: str, body: dict) -> str | None:
+        """notifiers.outbox.Sender: a card for choices, else text (sessionWebhook, then OpenAPI)."""
+        if body.get("choices") and self.cards:
+            return self._card(target, body)
+        webhook, expires = body.get("session_webhook"), body.get("session_webhook_expires") or 0
+        if webhook and int(time.time() * 1000) + SESSION_MARGIN_MS < int(expires):
+            if self._session(webhook, text_of(body)):
+                return None  # a sessionWebhook answer carries no message id
+        return self._robot(target, text_of(body))
+
+    def _session(self, url: str, text: str) -> bool:
+        """True when sent; False when DingTalk refuses it (expired), so the OpenAPI takes over."""
+        status, data, _ = self._call("POST", url, json={"msgtype": "text", "text": {"content": text}})
+        if status == 200 and data.get("errcode") == 0:
+            return True
+        log.warning("sessionWebhook refused (HTTP %s, %s %s); sending through the OpenAPI", status,
+                    data.get("errcode"), data.get("errmsg"))
+        return False
+
+    def _robot(self, target: str, text: str) -> str | None:
+        message = {"robotCode": self.robot_code, "msgKey": "sampleText",
+                   "msgParam": json.dumps({"content": text}, ensure_ascii=False)}
+        if target.startswith(GROUP):
+            data = self.api("POST", "/v1.0/robot/groupMessages/send",
+                            {**message, "openConversationId": target.removeprefix(GROUP)})
+            return data.get("processQueryKey")
+        data = self.api("POST", "/v1.0/robot/oToMessages/batchSend", {**message, "userIds": [target]})
+        if target in (data.get("invalidStaffIdList") or []):
+            raise DeliveryError(f"not a user the robot can reach: {target}", transient=False)
+        if target in (data.get("flowControlledStaffIdList") or []):
+            raise DeliveryError(f"flow-controlled: {target}", retry_after=FLOW_CONTROL_WAIT)
+        return data.get("processQueryKey")
+
+    def _card(self, target: str, body: dict) -> str:
+        # The outTrackId is fixed when the reply is queued, so a retry names the same card.
+        track = body.get("card_id") or uuid.uuid4().hex
+        payload = {"cardTemplateId": CARD_TEMPLATE, "outTrackId": track, "callbackType": "STREAM",
+                   "cardData": {"cardParamMap": card_params(body)}, "userIdType": 1}
+        if target.startswith(GROUP):
+            payload.update(openSpaceId=f"dtv1.card//IM_GROUP.{target.removeprefix(GROUP)}",
+                           imGroupOpenSpaceModel={"supportForward": False},
+                           imGroupOpenDeliverModel={"robotCode": self.robot_code})
+        else:
+            payload.update(openSpaceId=f"dtv1.card//IM_ROBOT.{target}",
+                           imRobotOpenSpaceModel={"supportForward": False},
+                           imRobotOpenDeliverModel={"spaceType": "IM_ROBOT", "robotCode": self.robot_code})
+        data = self.api("POST", "/v1.0/card/instances/createAndDeliver", payload)
+        failed = [r for r in (data.get("result") or {}).get("deliverResults") or [] if not r.get("success")]
+        if failed:
+            # not retried: a second createAndDeliver would reuse the outTrackId
+            raise DeliveryError(f"card not delivered: {failed[0].get('errorMsg') or failed[0]}"[:500],
+                                transient=False)
+        return track
+
+    def update_card(self, track: str, body: dict, chosen: str) -> None:
+        """After a click: the buttons go, the choice stays visible."""
+        self.api("PUT", "/v1.0/card/instances", {
+            "outTrackId": track, "cardData": {"cardParamMap": card_params(body, chosen)},
+            "cardUpdateOptions": {"updateCardDataByKey": True}})
+
+    def close(self) -> None:
+        self.http.close()

@@ -1,0 +1,215 @@
+"""A manager talks to brokerbot in DingTalk: the real service, HTTP-mode callbacks signed as DingTalk
+signs them, Stream mode through the real dingtalk-stream SDK and a fake gateway, and DingTalk's
+OpenAPI, sessionWebhooks and cards played by a fake server (tests/fakes/dingtalk_*.py).
+
+Leaving `running(...)` stops the service, which finishes the work it had taken, so what the fake
+received afterwards is all there will be."""
+import json
+import time
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from bot.service import Service
+from crm_core.audit import AuditEntry
+from crm_core.staff import Role
+from notifiers.dingtalk import DingTalkSender
+from notifiers.outbox import DeliveryError
+from tests import factories as f
+from tests.fakes import dingtalk_sign
+from tests.fakes.dingtalk_server import FakeDingTalk
+from tests.fakes.dingtalk_stream_gateway import BOT_TOPIC, StreamGateway
+from tests.running import running
+from tests.test_chat import SNAP_AT
+
+FIGURES = "客户权益：1,425,363.60"
+
+
+@pytest.fixture
+def fake():
+    with FakeDingTalk() as server:
+        yield server
+
+
+@pytest.fixture
+def data(session):
+    m1 = f.staff(session, "wangfang", "王芳", Role.manager, dingtalk_userid="manager001")
+    f.client(session, "张三", m1, ["90012345"])
+    f.client(session, "张伟", m1, ["90020001"])
+    f.client(session, "张伟", m1, ["90020002"])
+    f.snapshot(session, "90012345", SNAP_AT, "1425363.60", "751468.00")
+    session.commit()
+
+
+def service_for(app, fake, mode: str) -> Service:
+    s = app.settings
+    s.dingtalk_client_id, s.dingtalk_client_secret = fake.app_key, fake.app_secret
+    s.dingtalk_api_base, s.dingtalk_mode = fake.base_url, mode
+    return Service(app)
+
+
+@pytest.fixture
+def http_service(app, data, fake):
+    return service_for(app, fake, "http")
+
+
+@pytest.fixture
+def stream_service(app, data, fake):
+    return service_for(app, fake, "stream")
+
+
+def post(base, signed):
+    return httpx.post(f"{base}/dingtalk/callback", content=signed.body, headers=signed.headers, timeout=10)
+
+
+def wait_for(predicate, seconds=10):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not predicate():
+        time.sleep(0.05)
+    return predicate()
+
+
+def session_texts(fake):
+    return [m["text"]["content"] for m in fake.session_messages]
+
+
+def robot_texts(fake, user="manager001"):
+    return [m["msgParam"]["content"] for m in fake.robot_messages if m.get("userIds") == [user]]
+
+
+# -- HTTP mode -----------------------------------------------------------------------------------
+def test_a_signed_question_is_answered_once_through_its_session_webhook(http_service, fake):
+    signed = dingtalk_sign.signed_callback(fake.app_secret, fake.bot_message("张三的保证金还够吗"))
+    with running(http_service) as base:
+        answers = [post(base, signed) for _ in range(3)]  # DingTalk delivering the same msgId again
+        assert wait_for(lambda: fake.session_messages)
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert len(fake.session_messages) == 1 and FIGURES in session_texts(fake)[0]
+    assert not fake.robot_messages and fake.token_requests == 0  # the sessionWebhook needs no token
+
+
+def test_a_forged_or_stale_signature_is_refused_and_answered_never(http_service, fake):
+    message = fake.bot_message("张三的保证金还够吗")
+    forged = dingtalk_sign.signed_callback("not-the-app-secret", message)
+    stale = dingtalk_sign.signed_callback(fake.app_secret, message, timestamp_ms=fake.now_ms() - 3_600_001)
+    unsigned = dingtalk_sign.signed_callback(fake.app_secret, message)
+    unsigned.headers.pop("sign")
+    with running(http_service) as base:
+        assert [post(base, r).status_code for r in (forged, stale, unsigned)] == [401, 401, 401]
+    assert not fake.session_messages and not fake.robot_messages
+
+
+def test_a_refused_delivery_does_not_use_up_the_message(http_service, fake):
+    message = fake.bot_message("张三的保证金还够吗")
+    with running(http_service) as base:
+        assert post(base, dingtalk_sign.signed_callback("forged", message)).status_code == 401
+        assert post(base, dingtalk_sign.signed_callback(fake.app_secret, message)).status_code == 200
+        assert wait_for(lambda: fake.session_messages)
+    assert len(fake.session_messages) == 1 and FIGURES in session_texts(fake)[0]
+
+
+def test_an_expired_session_webhook_falls_back_to_the_openapi(http_service, fake):
+    expired = fake.bot_message("张三的保证金还够吗", ttl_seconds=-1)  # the callback says it has expired
+    refused = fake.bot_message("张三的保证金还够吗")  # looks valid, DingTalk says it expired
+    fake.sessions = dict.fromkeys(fake.sessions, 0.0)
+    with running(http_service) as base:
+        for message in (expired, refused):
+            assert post(base, dingtalk_sign.signed_callback(fake.app_secret, message)).status_code == 200
+        assert wait_for(lambda: len(fake.robot_messages) == 2)
+    texts = robot_texts(fake)
+    assert len(texts) == 2 and all(FIGURES in t for t in texts)
+    assert not fake.session_messages
+    assert fake.token_requests == 1  # the token is kept in the database and shared
+
+
+def test_an_expired_token_mid_run_costs_one_new_token(http_service, fake):
+    with running(http_service) as base:
+        post(base, dingtalk_sign.signed_callback(fake.app_secret, fake.bot_message("张三的保证金", ttl_seconds=-1)))
+        assert wait_for(lambda: len(fake.robot_messages) == 1)
+        fake.expire_tokens()
+        post(base, dingtalk_sign.signed_callback(fake.app_secret, fake.bot_message("张三的持仓", ttl_seconds=-1)))
+        assert wait_for(lambda: len(fake.robot_messages) == 2)
+    assert fake.token_requests == 2
+    refused = [r for r in fake.requests if (r.response or {}).get("code") == "InvalidAuthentication"]
+    assert len(refused) == 1
+
+
+def test_an_unknown_user_gets_the_polite_refusal_only(http_service, fake, session):
+    message = fake.bot_message("张三的保证金还够吗", sender_staff_id="stranger01")
+    with running(http_service) as base:
+        post(base, dingtalk_sign.signed_callback(fake.app_secret, message))
+        assert wait_for(lambda: fake.session_messages)
+    [text] = session_texts(fake)
+    assert "登记用户" in text and "1,425,363.60" not in text and not fake.robot_messages
+    session.expire_all()
+    assert session.scalar(select(AuditEntry).where(AuditEntry.action == "access.denied")) is not None
+
+
+def test_figures_asked_in_a_group_go_to_the_askers_direct_chat(http_service, fake):
+    message = fake.bot_message("张三的保证金还够吗", conversation_type="2")
+    with running(http_service) as base:
+        post(base, dingtalk_sign.signed_callback(fake.app_secret, message))
+        assert wait_for(lambda: fake.session_messages and fake.robot_messages)
+    [direct] = robot_texts(fake)
+    [in_group] = session_texts(fake)  # the group's sessionWebhook posts in the group
+    assert FIGURES in direct
+    assert "私信" in in_group and "1,425,363.60" not in in_group
+
+
+def test_choices_are_numbered_text_in_http_mode(http_service, fake):
+    """Card clicks come over Stream only, so in HTTP mode a choice is answered by its number."""
+    with running(http_service) as base:
+        post(base, dingtalk_sign.signed_callback(fake.app_secret, fake.bot_message("张伟的保证金")))
+        assert wait_for(lambda: fake.session_messages)
+        post(base, dingtalk_sign.signed_callback(fake.app_secret, fake.bot_message("2")))
+        assert wait_for(lambda: len(fake.session_messages) == 2)
+    first, second = session_texts(fake)
+    assert "90020001" in first and "90020002" in first and not fake.cards
+    assert "90020002" in second
+
+
+# -- Stream mode ---------------------------------------------------------------------------------
+def test_a_stream_message_is_acked_and_answered_once(stream_service, fake):
+    with StreamGateway(fake) as gateway, running(stream_service):
+        assert gateway.wait_connected()
+        frame = gateway.frame("CALLBACK", BOT_TOPIC, fake.bot_message("张三的保证金还够吗"))
+        message_id = gateway.push(frame)
+        gateway.push(frame)  # the gateway redelivering it
+        assert gateway.wait_ack(message_id)["code"] == 200
+        assert wait_for(lambda: fake.session_messages)
+        subscribed = {s["topic"] for s in gateway.opens[0]["subscriptions"]}
+    assert subscribed == {BOT_TOPIC, "/v1.0/card/instances/callback"}
+    assert len(fake.session_messages) == 1 and FIGURES in session_texts(fake)[0]
+
+
+def test_a_choice_is_a_card_whose_click_answers_and_updates_it(stream_service, fake):
+    with StreamGateway(fake) as gateway, running(stream_service):
+        assert gateway.wait_connected()
+        gateway.push_bot_message(fake.bot_message("张伟的保证金"))
+        assert wait_for(lambda: fake.cards)
+        [(track, card)] = fake.cards.items()
+        buttons = json.loads(card["cardData"]["cardParamMap"]["sys_full_json_obj"])["msgButtons"]
+        intruder = gateway.push_card_click(track, "manager002", {"value": "1"})  # not the one who asked
+        assert gateway.wait_ack(intruder)["code"] == 200
+        click = gateway.push_card_click(track, "manager001", {"value": buttons[1]["params"]["value"]})
+        assert gateway.wait_ack(click)["code"] == 200
+        assert wait_for(lambda: fake.session_messages and fake.card_updates)
+        gateway.push_card_click(track, "manager001", {"value": "1"})  # a second click: the card is done
+    assert card["callbackType"] == "STREAM" and card["openSpaceId"] == "dtv1.card//IM_ROBOT.manager001"
+    assert [b["params"]["value"] for b in buttons] == ["1", "2"] and all(b["request"] for b in buttons)
+    [answer] = session_texts(fake)
+    assert "90020002" in answer and "90020001" not in answer
+    shown = fake.cards[track]["cardData"]["cardParamMap"]
+    assert json.loads(shown["sys_full_json_obj"])["msgButtons"] == [] and "已选择" in shown["markdown"]
+    assert len(fake.card_updates) == 1
+
+
+# -- the sender alone ----------------------------------------------------------------------------
+def test_a_wrong_secret_fails_for_good_after_one_token_request(app, fake):
+    sender = DingTalkSender(app.db, api_base=fake.base_url, client_id=fake.app_key, client_secret="wrong",
+                            robot_code=fake.robot_code)
+    with pytest.raises(DeliveryError) as failure:
+        sender.send("manager001", {"text": "保证金充足", "title": None, "choices": []})
+    assert not failure.value.transient and fake.token_requests == 1
+    sender.close()
