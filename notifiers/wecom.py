@@ -1,4 +1,5 @@
-"""WeCom (企业微信) app messages: access token shared by every replica, one retry on a stale token.
+"""WeCom (企业微信) app messages: access token shared by every replica, one retry on a stale token;
+a reply with choices goes out as a button card, and a clicked card is updated once.
 
 wechatpy's client retries token errors without limit and has no default timeout (STYLE.md,
 2026), so the API calls here use httpx directly with a timeout on every call; wechatpy is kept
@@ -7,19 +8,111 @@ for the callback crypto and parsing.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import uuid
+from collections import OrderedDict
+from datetime import datetime, timedelta
 
 import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from crm_core.base import utcnow
-from crm_core.outbox import PlatformToken
-from notifiers.outbox import DeliveryError
+from crm_core.outbox import OutboxMessage, PlatformToken
+from intents.replies import Reply
+from notifiers.outbox import DeliveryError, enqueue
 
 log = logging.getLogger("brokerbot.wecom")
 
 STALE_TOKEN = {40014, 42001}  # invalid / expired access_token: fetch a new one, once
 TRANSIENT = {-1, 45009, 45033}  # system busy, frequency limits
+# 全局错误码 40058 不合法的参数. WeCom documents no code of its own for a reused task_id or a used
+# response_code (searched 2026); the fake answers 40058 for both.
+INVALID_PARAMETER = 40058
 EARLY = timedelta(minutes=5)  # renew a token this long before WeCom says it expires
+
+# Template card limits (发送应用消息, 模板卡片消息, button_interaction; developer.work.weixin.qq.com
+# document/path/90236, checked 2026). Hard: task_id only digits, letters and "_-@", at most 128
+# bytes, never reused by the app; at most 6 buttons; a button key at most 1024 bytes, no two alike.
+# Recommended only: main_title.title up to 36 characters, sub_title_text 160, button text 10.
+# The docs give no length for update_template_card's button.replace_name: kept near a button's.
+TITLE_MAX, SUBTITLE_MAX, BUTTON_MAX, REPLACE_MAX, BUTTONS_MAX, KEY_MAX_BYTES = 36, 160, 10, 16, 6, 1024
+TASK_PREFIX = "card-"
+
+
+class WeComError(DeliveryError):
+    """WeCom answered with an errcode."""
+
+    def __init__(self, reason: str, *, code: int):
+        super().__init__(reason, transient=code in TRANSIENT)
+        self.code = code
+
+
+# -- cards ---------------------------------------------------------------------------------------
+def new_task_id() -> str:
+    return TASK_PREFIX + uuid.uuid4().hex
+
+
+def cut(text: str, limit: int) -> str:
+    """At most `limit` characters, whole code points, an ellipsis where text was dropped."""
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def button_text(choice: dict) -> str:
+    value, label = str(choice["value"]), str(choice["label"])
+    return cut(f"{value}. {label}" if value.isdigit() else label, BUTTON_MAX)
+
+
+def template_card(body: dict, task_id: str) -> dict | None:
+    """The button_interaction card for a body with choices, or None when a card cannot carry the whole
+    message (more than 6 choices, or more text than sub_title_text holds): that goes as text, which
+    lists every choice, and the person types the number."""
+    choices = body.get("choices") or []
+    keys = [str(c["value"]) for c in choices]
+    if not 1 <= len(choices) <= BUTTONS_MAX or len(set(keys)) != len(keys) \
+            or not all(0 < len(k.encode()) <= KEY_MAX_BYTES for k in keys):
+        return None
+    text = (body.get("text") or "").strip()
+    if body.get("title"):
+        head, rest = str(body["title"]).strip(), text
+    else:
+        head, _, rest = text.partition("\n")
+    if len(head) > TITLE_MAX:  # the title is cut, so the text keeps it whole
+        rest = f"{head}\n{rest}"
+    rest = rest.strip()
+    if len(rest) > SUBTITLE_MAX:
+        return None
+    card = {"card_type": "button_interaction", "task_id": task_id, "main_title": {"title": cut(head, TITLE_MAX)},
+            "button_list": [{"type": 0, "text": button_text(c), "style": 1, "key": str(c["value"])}
+                            for c in choices]}
+    if rest:
+        card["sub_title_text"] = rest
+    return card
+
+
+def enqueue_reply(*, session: Session, target: str, reply: Reply, now: datetime | None = None) -> OutboxMessage:
+    """Queue a reply to one member. A reply with choices gets its card's task_id now, stored with the
+    message, so a retry sends the same task_id and WeCom refuses a second copy of the card."""
+    if not reply.choices:
+        return enqueue(session=session, channel="wecom", target=target, reply=reply, now=now)
+    task_id = new_task_id()
+    message = enqueue(session=session, channel="wecom", target=target, reply=reply, ref=task_id, now=now)
+    message.body = {**message.body, "task_id": task_id}
+    return message
+
+
+def find_card(*, session: Session, target: str, task_id: str) -> tuple[dict | None, bool]:
+    """(the body of our card `task_id` to `target`, whether it is the newest card they were sent).
+    (None, False) for a card not queued by enqueue_reply (alerts carry self-contained answers)."""
+    row = session.scalar(select(OutboxMessage).where(
+        OutboxMessage.channel == "wecom", OutboxMessage.target == target, OutboxMessage.purpose == "reply",
+        OutboxMessage.ref == task_id))
+    if row is None:
+        return None, False
+    newest = session.scalar(select(OutboxMessage.ref).where(
+        OutboxMessage.channel == "wecom", OutboxMessage.target == target, OutboxMessage.purpose == "reply",
+        OutboxMessage.ref.startswith(TASK_PREFIX, autoescape=True)).order_by(OutboxMessage.id.desc()).limit(1))
+    return row.body, newest == task_id
 
 
 class WeComClient:
@@ -29,6 +122,7 @@ class WeComClient:
         self.corp_id, self.secret, self.agent_id = corp_id, secret, int(agent_id)
         self.key = f"wecom:{corp_id}:{agent_id}"
         self.http = httpx.Client(timeout=timeout)
+        self._unanswered: OrderedDict[str, None] = OrderedDict()  # task_ids whose send timed out
 
     # -- token ------------------------------------------------------------------------------
     def token(self, *, refresh: bool = False) -> str:
@@ -39,8 +133,7 @@ class WeComClient:
                 return row.token
         data = self._call("GET", "/cgi-bin/gettoken", params={"corpid": self.corp_id, "corpsecret": self.secret})
         if data.get("errcode"):
-            raise DeliveryError(f"gettoken: {data.get('errcode')} {data.get('errmsg')}",
-                                transient=data.get("errcode") in TRANSIENT)
+            raise WeComError(f"gettoken: {data.get('errcode')} {data.get('errmsg')}", code=data["errcode"])
         expires = now + timedelta(seconds=int(data.get("expires_in", 7200)))
         with self.db.transaction() as session:
             row = session.get(PlatformToken, self.key)
@@ -74,24 +167,64 @@ class WeComClient:
             if code in STALE_TOKEN and attempt == 1:
                 continue
             if code:
-                raise DeliveryError(f"{path}: {code} {data.get('errmsg', '')}"[:500], transient=code in TRANSIENT)
+                raise WeComError(f"{path}: {code} {data.get('errmsg', '')}"[:500], code=code)
             return data
         raise AssertionError("unreachable")
 
     def send(self, target: str, body: dict) -> str | None:
-        """notifiers.outbox.Sender: a text message to one member."""
+        """notifiers.outbox.Sender: a card when the body has choices and fits one, else text."""
+        card = template_card(body, body.get("task_id") or new_task_id()) if body.get("choices") else None
+        data = self._send_card(target, card) if card is not None else self._send_text(target, body)
+        if data.get("invaliduser"):
+            raise DeliveryError(f"not a member of the app: {data['invaliduser']}", transient=False)
+        return data.get("msgid")
+
+    def _send_text(self, target: str, body: dict) -> dict:
         text = body.get("text") or ""
         if body.get("title"):
             text = f"{body['title']}\n{text}"
         # enable_duplicate_check: WeCom drops a repeat of the same content within the interval,
         # so a retry after a send that went through but timed out is not delivered twice
         # (message/send docs: duplicate_check_interval up to 4 h, default 1800 s).
-        data = self.api("/cgi-bin/message/send", {"touser": target, "msgtype": "text", "agentid": self.agent_id,
+        return self.api("/cgi-bin/message/send", {"touser": target, "msgtype": "text", "agentid": self.agent_id,
                                                   "text": {"content": text}, "enable_duplicate_check": 1,
                                                   "duplicate_check_interval": 1800})
-        if data.get("invaliduser"):
-            raise DeliveryError(f"not a member of the app: {data['invaliduser']}", transient=False)
-        return data.get("msgid")
+
+    def _send_card(self, target: str, card: dict) -> dict:
+        """The task_id makes a retry safe: WeCom refuses a task_id it has seen, so when an attempt
+        timed out but went through, the retry is refused and counts as delivered. This memory is
+        per process; a retry from another replica after a timeout ends as failed (no second card)."""
+        task_id = card["task_id"]
+        try:
+            return self.api("/cgi-bin/message/send", {"touser": target, "msgtype": "template_card",
+                                                      "agentid": self.agent_id, "template_card": card})
+        except WeComError as exc:
+            if exc.code == INVALID_PARAMETER and task_id in self._unanswered:
+                log.info("card %s to %s was delivered by an attempt that timed out", task_id, target)
+                return {}
+            raise
+        except DeliveryError as exc:
+            if isinstance(exc.__cause__, httpx.TimeoutException):
+                self._unanswered[task_id] = None
+                while len(self._unanswered) > 1000:
+                    self._unanswered.popitem(last=False)
+            raise
+
+    def update_card(self, user: str, response_code: str, replace_name: str) -> bool:
+        """After a click: the card's buttons become one unclickable `replace_name`. A response_code is
+        good for one call within 72 h (update_template_card docs, 2026): a refusal is logged, not
+        retried; a transient error is retried once. True when the card was updated."""
+        payload = {"userids": [user], "agentid": self.agent_id, "response_code": response_code,
+                   "button": {"replace_name": cut(replace_name, REPLACE_MAX)}}
+        for attempt in (1, 2):
+            try:
+                self.api("/cgi-bin/message/update_template_card", payload)
+                return True
+            except DeliveryError as exc:
+                if attempt == 2 or not exc.transient:
+                    log.warning("card of %s not updated (response_code used, expired or refused): %s", user, exc)
+                    return False
+        return False
 
     def close(self) -> None:
         self.http.close()

@@ -1,5 +1,5 @@
 """The fake WeCom speaks the protocol the adapter relies on; its crypto agrees with WeCom's own worked
-example and with wechatpy."""
+example and with wechatpy; the cards the sender builds pass its checks of WeCom's card rules."""
 from __future__ import annotations
 
 import time
@@ -8,6 +8,7 @@ import httpx
 import pytest
 from wechatpy.enterprise.crypto import WeChatCrypto
 
+from notifiers.wecom import BUTTON_MAX, SUBTITLE_MAX, TITLE_MAX, new_task_id, template_card
 from tests.fakes import wecom_crypto as wc
 from tests.fakes.wecom_server import FakeWeCom
 
@@ -189,3 +190,45 @@ def test_wechatpy_client_reads_the_fakes_answers(fake):
     assert raised.value.errcode == 42001 and fake.received("zhangsan") == [
         {"touser": "zhangsan", "toparty": "", "totag": "", "agentid": fake.agent_id, "msgtype": "text",
          "text": {"content": "你好"}, "safe": 0}]
+
+
+def _body(text: str, values: list[str], labels: list[str] | None = None, title: str | None = None) -> dict:
+    labels = labels or [f"客户{v}" for v in values]
+    return {"text": text, "title": title, "choices": [{"label": lb, "value": v} for lb, v in zip(labels, values)]}
+
+
+def test_cards_the_sender_builds_pass_wecoms_rules_and_bad_ones_are_refused(fake):
+    long_name = "欧阳" * 40
+    bodies = [
+        _body("有 2 位客户符合“张伟”，请回复序号：\n1. 张伟（账户 90020001）\n2. 张伟（账户 90020002）", ["1", "2"],
+              ["张伟（账户 90020001；客户经理 王芳）", "张伟（账户 90020002；客户经理 王芳）"]),
+        _body("请确认：登记线索：客户 王大锤；电话 138****1111；意向 原油期权，来源 朋友介绍\n回复“确认”保存，“取消”放弃。",
+              ["确认", "取消"], ["确认", "取消"]),
+        _body("\n".join(f"{n}. {long_name[:8]}" for n in range(1, 7)), [str(n) for n in range(1, 7)],
+              [long_name] * 6, title=long_name),
+    ]
+    with httpx.Client(base_url=fake.base_url) as api:
+        token = _token(api, fake)
+        for body in bodies:
+            card = template_card(body, new_task_id())
+            assert _send(api, token, fake, msgtype="template_card", template_card=card)["errcode"] == 0
+            assert len(card["main_title"]["title"]) <= TITLE_MAX
+            assert len(card.get("sub_title_text", "")) <= SUBTITLE_MAX
+            assert [b["key"] for b in card["button_list"]] == [c["value"] for c in body["choices"]]
+            assert all(0 < len(b["text"]) <= BUTTON_MAX for b in card["button_list"])
+        # A title cut short keeps the whole sentence in the text below it.
+        confirm = fake.received("zhangsan")[1]["template_card"]
+        assert confirm["main_title"]["title"].endswith("…") and "朋友介绍" in confirm["sub_title_text"]
+        assert [b["text"] for b in confirm["button_list"]] == ["确认", "取消"]
+
+        good = template_card(bodies[0], new_task_id())
+        for bad in ({**good, "task_id": "card 1!"}, {**good, "task_id": "x" * 129},
+                    {**good, "task_id": new_task_id(), "button_list": good["button_list"] * 2},
+                    {**good, "task_id": new_task_id(), "button_list": [good["button_list"][0]] * 2},
+                    {**good, "task_id": new_task_id(), "main_title": {}, "sub_title_text": ""}):
+            assert _send(api, token, fake, msgtype="template_card", template_card=bad)["errcode"] == 40058
+    assert len(fake.received("zhangsan")) == 3
+    # What a card cannot hold whole goes as text (every choice listed, the number typed).
+    assert template_card(_body("选一个", [str(n) for n in range(1, 8)]), new_task_id()) is None
+    assert template_card(_body("第一行\n" + "很长的说明" * 40, ["1", "2"]), new_task_id()) is None
+    assert template_card(_body("重复", ["1", "1"]), new_task_id()) is None

@@ -6,6 +6,7 @@ Error codes are WeCom's global ones (全局错误码, developer.work.weixin.qq.c
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ ALL_RECIPIENTS_INVALID, INVALID_WEBHOOK_KEY = 81013, 93000
 INVALID_PARAMETER = RESPONSE_CODE_USED = DUPLICATE_TASK_ID = 40058
 
 RESPONSE_CODE_TTL = 72 * 3600
+TASK_ID = re.compile(r"[0-9A-Za-z_\-@]+")
 APP_MSGTYPES = {"text", "markdown", "template_card", "textcard", "news", "mpnews", "image", "file"}
 ROBOT_MSGTYPES = {"text", "markdown", "markdown_v2", "template_card", "news", "image", "file"}
 # Group robot content limits in UTF-8 bytes (path/91770); longer gets 40058, as the live server answers
@@ -66,12 +68,24 @@ def _content_error(fake, body: dict, msgtype: str) -> dict | None:
 
 
 def _card_error(fake, card: dict, need_task_id: bool) -> dict | None:
+    """The hard rules of a button_interaction card (发送应用消息, 模板卡片消息, path/90236, 2026): a
+    task_id of digits, letters and "_-@", at most 128 bytes, never reused; 1 to 6 buttons, each with
+    text and a key of at most 1024 bytes, no two keys alike; a title or a sub_title_text; at most
+    6 horizontal_content_list rows. Recommended lengths (a title of 36 characters...) are not rules."""
     if card.get("card_type") != "button_interaction":
         return None  # other card types are accepted as they are
-    buttons = card.get("button_list")
-    if (need_task_id and not card.get("task_id")) or not isinstance(buttons, list) or not 1 <= len(buttons) <= 6 \
-            or not all(isinstance(b, dict) and b.get("key") and b.get("text") for b in buttons):
+    buttons, task_id = card.get("button_list"), card.get("task_id")
+    if (need_task_id and not (isinstance(task_id, str) and TASK_ID.fullmatch(task_id)
+                              and len(task_id.encode()) <= 128)) \
+            or not isinstance(buttons, list) or not 1 <= len(buttons) <= 6 \
+            or not all(isinstance(b, dict) and b.get("key") and b.get("text")
+                       and len(str(b["key"]).encode()) <= 1024 for b in buttons) \
+            or len({str(b["key"]) for b in buttons}) != len(buttons):
         return fake.error(INVALID_PARAMETER, "invalid Request Parameter, template_card.task_id or button_list")
+    title = card.get("main_title")
+    if not ((isinstance(title, dict) and str(title.get("title") or "").strip())
+            or str(card.get("sub_title_text") or "").strip()) or len(card.get("horizontal_content_list") or []) > 6:
+        return fake.error(INVALID_PARAMETER, "invalid Request Parameter, template_card.main_title")
     if need_task_id and card["task_id"] in fake.task_ids:
         return fake.error(DUPLICATE_TASK_ID, "invalid Request Parameter, task_id exists")
     return None
