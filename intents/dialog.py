@@ -17,7 +17,7 @@ from crm_core.crypto import mask_phone
 from crm_core.visibility import can_see
 from intents.catalog import catalog
 from intents.context import HandlerContext
-from intents.replies import Reply
+from intents.replies import Choice, Reply
 from intents.resolve import picked_number, resolve_client
 from intents.types import Intent
 
@@ -103,5 +103,8 @@ class Dialog:
             ctx.state["confirm"] = {"intent": intent.name, "slots": intent.slots, "confidence": intent.confidence,
                                     "client_id": ctx.client.id if ctx.client else None,
                                     "source": vars(ctx.source)}
-            return intent, Reply(ctx.t("confirm_prompt", summary=_summary(ctx, intent)))
+            # Buttons send words that YES and NO accept, as if the person had typed them.
+            yes, no = ("确认", "取消") if ctx.lang == "zh" else ("yes", "cancel")
+            return intent, Reply(ctx.t("confirm_prompt", summary=_summary(ctx, intent)),
+                                 choices=[Choice(ctx.t("confirm_yes"), yes), Choice(ctx.t("confirm_no"), no)])
         return intent, self.handlers[intent.name](ctx, intent)

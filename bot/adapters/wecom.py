@@ -3,14 +3,16 @@
 Deadlines (WeCom docs, checked 2026; STYLE.md): the URL check must be answered within 1 s and a
 message within 5 s, or WeCom retries up to three times. This adapter answers every message
 within ACK_DEADLINE: with the encrypted passive reply when the pipeline is done by then, else
-with an empty 200, and the reply follows through the outbox (message/send). Messages are
-claimed by MsgId, events by FromUserName + CreateTime, so a retry never doubles a reply.
+with an empty 200, and the reply follows through the outbox (message/send). A reply with choices
+always goes through the outbox, as a button card. Messages are claimed by MsgId, events by
+FromUserName + CreateTime, so a retry never doubles a reply; a card takes one click.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from fastapi import APIRouter, Request, Response
@@ -22,27 +24,40 @@ from wechatpy.exceptions import InvalidSignatureException
 
 from bot.events import ChatEvent
 from crm_core.inbox import claim
-from notifiers.outbox import enqueue
+from intents.replies import Reply
+from intents.rules import language_of
+from notifiers.wecom import button_text, enqueue_reply, find_card
 
 log = logging.getLogger("brokerbot.wecom")
 ACK_DEADLINE = 0.8  # seconds: leaves room under the 1 s a person and the platform will wait
 
 
-def _event(xml: str) -> ChatEvent | None:
+@dataclass(frozen=True)
+class Click:
+    """A button on a template card (Event=template_card_event)."""
+    task_id: str
+    response_code: str
+    key: str
+
+
+def _parse(xml: str) -> tuple[ChatEvent | None, Click | None]:
     msg = parse_message(xml)
     raw = msg._data  # template_card_event is "unknown" to wechatpy 1.8; its fields are here
     now = datetime.now(timezone.utc)
+    user = raw.get("FromUserName", "")
     if msg.type == "text":
-        return ChatEvent("wecom", f"msg:{raw.get('MsgId')}", raw["FromUserName"], raw.get("Content", ""), now)
-    if raw.get("Event") == "template_card_event":  # a button: its key is the answer ("1", "确认")
-        return ChatEvent("wecom", f"event:{raw['FromUserName']}:{raw.get('CreateTime')}", raw["FromUserName"],
-                         raw.get("EventKey", ""), now)
-    return None  # enter_agent and other events need no answer
+        return ChatEvent("wecom", f"msg:{raw.get('MsgId')}", user, raw.get("Content", ""), now), None
+    if raw.get("Event") == "template_card_event":  # the button's key is the answer ("1", "确认")
+        key = raw.get("EventKey", "")
+        return (ChatEvent("wecom", f"event:{user}:{raw.get('CreateTime')}", user, key, now),
+                Click(raw.get("TaskId", ""), raw.get("ResponseCode", ""), key))
+    return None, None  # enter_agent and other events need no answer
 
 
 def router(service, *, token: str, aes_key: str, corp_id: str) -> APIRouter:
     crypto = WeChatCrypto(token, aes_key, corp_id)
     workers = ThreadPoolExecutor(max_workers=16, thread_name_prefix="wecom")
+    db, messages = service.app.db, service.app.messages
     api = APIRouter()
 
     @api.get("/wecom/callback")
@@ -52,15 +67,45 @@ def router(service, *, token: str, aes_key: str, corp_id: str) -> APIRouter:
         except InvalidSignatureException:
             return PlainTextResponse("invalid signature", status_code=403)
 
-    def claimed(event: ChatEvent) -> bool:
-        with service.app.db.transaction() as session:
-            return claim(session=session, platform="wecom", key=event.message_id, now=event.received_at)
+    def claimed(key: str, now: datetime) -> bool:
+        with db.transaction() as session:
+            return claim(session=session, platform="wecom", key=key, now=now)
+
+    def queue(user: str, reply: Reply) -> None:
+        with db.transaction() as session:
+            enqueue_reply(session=session, target=user, reply=reply)
+        service.dispatcher.run_once()
 
     def send_later(event: ChatEvent, future) -> None:
-        reply = future.result()  # the pipeline never raises: its errors become a reply
-        with service.app.db.transaction() as session:
-            enqueue(session=session, channel="wecom", target=event.user_id, reply=reply)
-        service.dispatcher.run_once()
+        queue(event.user_id, future.result())  # the pipeline never raises: its errors become a reply
+
+    def answer_click(event: ChatEvent, click: Click) -> None:
+        """The card is updated first (its buttons give way to the choice), then the answer follows as
+        an app message: WeCom's passive reply to template_card_event is a card update, not text
+        (被动回复消息格式, 模板卡片更新消息; checked 2026)."""
+        if not claimed(f"card:{click.task_id}", event.received_at):
+            log.info("another click on card %s from %s ignored: the card was answered", click.task_id, event.user_id)
+            return
+        with db.session() as session:
+            body, newest = find_card(session=session, target=event.user_id, task_id=click.task_id)
+        lang = language_of((body or {}).get("text", "")) or language_of(click.key) or "zh"
+        update = getattr(service.senders.get("wecom"), "update_card", None)
+        if body is not None and not newest:  # an older card: its numbers belong to another question
+            if update is not None:
+                update(event.user_id, click.response_code, messages.t("card_button_stale", lang))
+            queue(event.user_id, Reply(messages.t("card_stale", lang)))
+            return
+        picked = next((c for c in (body or {}).get("choices", []) if str(c["value"]) == click.key), None)
+        if update is not None:
+            label = button_text(picked) if picked else click.key
+            update(event.user_id, click.response_code, messages.t("choice_made", lang, label=label))
+        queue(event.user_id, service.pipeline.handle(event))
+
+    def logged(work, *args) -> None:
+        try:
+            work(*args)
+        except Exception:  # a worker's exception would vanish with its future
+            log.exception("WeCom background work failed")
 
     @api.post("/wecom/callback")
     async def receive(request: Request, msg_signature: str, timestamp: str, nonce: str):
@@ -72,18 +117,21 @@ def router(service, *, token: str, aes_key: str, corp_id: str) -> APIRouter:
         except Exception:  # not XML, wrong key, wrong corp id
             log.warning("undecryptable WeCom callback", exc_info=True)
             return PlainTextResponse("bad request", status_code=400)
-        event = _event(xml)
+        event, click = _parse(xml)
         loop = asyncio.get_running_loop()
-        if event is None or not await loop.run_in_executor(workers, claimed, event):
+        if event is None or not await loop.run_in_executor(workers, claimed, event.message_id, event.received_at):
             return PlainTextResponse("")  # nothing to say, or a retry of what was taken
+        if click is not None:
+            workers.submit(logged, answer_click, event, click)
+            return PlainTextResponse("")
         future = workers.submit(service.pipeline.handle, event)
         try:
             reply = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), ACK_DEADLINE)
         except asyncio.TimeoutError:
-            future.add_done_callback(lambda f: workers.submit(send_later, event, f))
+            future.add_done_callback(lambda f: workers.submit(logged, send_later, event, f))
             return PlainTextResponse("")
         if reply.choices:  # buttons need a template card: sent as an app message
-            workers.submit(send_later, event, future)
+            workers.submit(logged, send_later, event, future)
             return PlainTextResponse("")
         answer = TextReply(source=corp_id, target=event.user_id, content=reply.text).render()
         return Response(crypto.encrypt_message(answer, nonce, timestamp), media_type="application/xml")
