@@ -40,7 +40,7 @@ class Click:
     key: str
 
 
-def _parse(xml: str) -> tuple[ChatEvent | None, Click | None]:
+def _event(xml: str) -> tuple[ChatEvent | None, Click | None]:
     msg = parse_message(xml)
     raw = msg._data  # template_card_event is "unknown" to wechatpy 1.8; its fields are here
     now = datetime.now(timezone.utc)
@@ -83,7 +83,7 @@ def router(service, *, token: str, aes_key: str, corp_id: str) -> APIRouter:
         """The card is updated first (its buttons give way to the choice), then the answer follows as
         an app message: WeCom's passive reply to template_card_event is a card update, not text
         (被动回复消息格式, 模板卡片更新消息; checked 2026)."""
-        if not claimed(f"card:{click.task_id}", event.received_at):
+        if click.task_id and not claimed(f"card:{click.task_id}", event.received_at):
             log.info("another click on card %s from %s ignored: the card was answered", click.task_id, event.user_id)
             return
         with db.session() as session:
@@ -117,7 +117,7 @@ def router(service, *, token: str, aes_key: str, corp_id: str) -> APIRouter:
         except Exception:  # not XML, wrong key, wrong corp id
             log.warning("undecryptable WeCom callback", exc_info=True)
             return PlainTextResponse("bad request", status_code=400)
-        event, click = _parse(xml)
+        event, click = _event(xml)
         loop = asyncio.get_running_loop()
         if event is None or not await loop.run_in_executor(workers, claimed, event.message_id, event.received_at):
             return PlainTextResponse("")  # nothing to say, or a retry of what was taken
