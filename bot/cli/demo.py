@@ -1,7 +1,5 @@
-"""`brokerbot demo`: a realistic demo database in ./brokerbot-demo/, then the terminal chat.
-
-Until the service exists, the demo opens the chat as the first account manager (SPEC section
-2 says `demo` starts `serve`; that arrives with the platform release, `--chat` is the default)."""
+"""`brokerbot demo [--chat]`: a realistic demo database in ./brokerbot-demo/, then `serve` on it
+(SPEC section 2), or with --chat the terminal chat as the first account manager."""
 from __future__ import annotations
 
 import shutil
@@ -12,7 +10,9 @@ from sqlalchemy import func, select
 
 from bot.cli import app
 from bot.cli.chat import open_chat
+from bot.cli.serve import run_server
 from bot.cli.common import make_app, parse_now
+from bot.routing import configured_platforms
 from bot.settings import Settings
 from crm_core.clients import Client
 from crm_core.demo import seed_demo
@@ -29,8 +29,12 @@ def demo(login: str = typer.Option(None, "--as", help="Chat as this demo staff l
          now: str = typer.Option(None, "--now", help="Fix the clock: ISO 8601 with offset."),
          folder: Path = typer.Option(Path("brokerbot-demo"), "--dir", help="Where the demo database lives."),
          reset: bool = typer.Option(False, "--reset", help="Throw the demo database away and build it again."),
-         chat: bool = typer.Option(True, "--chat/--no-chat", help="Open the terminal chat afterwards.")) -> None:
-    """Build the demo database (first run) and talk to the bot on it."""
+         chat: bool = typer.Option(False, "--chat", help="Talk to the bot in the terminal instead of serving."),
+         host: str = typer.Option("127.0.0.1", "--host", help="Address to serve on."),
+         port: int = typer.Option(8080, "--port", help="Port to serve on."),
+         serve: bool = typer.Option(True, "--serve/--no-serve", hidden=True,
+                                    help="Build the database only (for scripts).")) -> None:
+    """Build the demo database (first run), then serve it, or talk to it in the terminal (--chat)."""
     if reset and folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -64,5 +68,17 @@ def demo(login: str = typer.Option(None, "--as", help="Chat as this demo staff l
         typer.echo(banner, err=True)
         if chat:
             open_chat(bot, who, now)
+            return
+        if not serve:
+            return
+        platforms = configured_platforms(bot.settings)
+        typer.echo("\n".join([
+            f"服务启动于 http://{host}:{port} （/healthz 健康检查，/docs REST API 文档）。",
+            f"已配置的平台：{', '.join(platforms)}" if platforms else
+            "尚未配置聊天平台：按 README 设置 BROKERBOT_WECOM_*、BROKERBOT_DINGTALK_* 或 BROKERBOT_SLACK_* 后重新运行；",
+            f"在终端里试：brokerbot demo --chat --as {who}    Ctrl+C 停止服务。",
+        ]), err=True)
     finally:
         bot.close()
+    if serve and not chat:
+        run_server(make_app(settings), host, port)

@@ -13,13 +13,17 @@ from bot.cli.common import make_app
 @app.command("serve")
 def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
           port: int = typer.Option(8080, "--port", help="Port to listen on.")) -> None:
-    """Run the service: platform callbacks, scheduler (reminders, outbox delivery), /healthz."""
+    """Run the service: platform callbacks, REST API, scheduler (reminders, outbox delivery,
+    risk sweeps), /healthz."""
+    run_server(make_app(), host, port)
+
+
+def run_server(bot, host: str, port: int) -> None:
     import uvicorn
 
     from bot.http import create_app
     from bot.service import Service
 
-    bot = make_app()
     server = uvicorn.Server(uvicorn.Config(create_app(Service(bot)), host=host, port=port, log_config=None,
                                            timeout_graceful_shutdown=10))
 
