@@ -78,7 +78,7 @@ class DingTalkSender:
                 return row.token
         status, data, headers = self._call("POST", self.api_base + "/v1.0/oauth2/accessToken",
                                            json={"appKey": self.client_id, "appSecret": self.client_secret})
-        if status != 200 or not data.get("accessToken"):
+        if not data.get("accessToken"):
             raise self._error("/v1.0/oauth2/accessToken", status, data, headers)
         expires = now + timedelta(seconds=int(data.get("expireIn", 7200)))
         with self.db.transaction() as session:
@@ -92,6 +92,7 @@ class DingTalkSender:
 
     # -- calls ------------------------------------------------------------------------------
     def _call(self, method: str, url: str, **kwargs) -> tuple[int, dict, httpx.Headers]:
+        """(status, JSON object or {}, headers); timeouts and transport errors are transient."""
         where = url.split("?")[0].removeprefix(self.api_base)
         try:
             response = self.http.request(method, url, **kwargs)
@@ -101,9 +102,8 @@ class DingTalkSender:
             raise DeliveryError(f"{where}: {type(exc).__name__}") from exc
         try:
             data = response.json()
-        except ValueError as exc:
-            raise DeliveryError(f"{where}: HTTP {response.status_code}, not JSON",
-                                transient=response.status_code >= 500) from exc
+        except ValueError:
+            data = None
         return response.status_code, data if isinstance(data, dict) else {}, response.headers
 
     @staticmethod
@@ -121,7 +121,7 @@ class DingTalkSender:
             token = self.token(refresh=attempt == 2)
             status, data, headers = self._call(method, self.api_base + path, json=payload,
                                                headers={"x-acs-dingtalk-access-token": token})
-            if status == 200:
+            if status == 200 and data:
                 return data
             if data.get("code") in STALE_TOKEN and attempt == 1:
                 continue

@@ -206,10 +206,51 @@ def test_a_choice_is_a_card_whose_click_answers_and_updates_it(stream_service, f
 
 
 # -- the sender alone ----------------------------------------------------------------------------
+BATCH = "/v1.0/robot/oToMessages/batchSend"
+TEXT = {"text": "保证金充足", "title": None, "choices": []}
+
+
+def sender_for(app, fake, **overrides) -> DingTalkSender:
+    options = dict(api_base=fake.base_url, client_id=fake.app_key, client_secret=fake.app_secret,
+                   robot_code=fake.robot_code)
+    return DingTalkSender(app.db, **{**options, **overrides})
+
+
+def failure(sender) -> DeliveryError:
+    with pytest.raises(DeliveryError) as caught:
+        sender.send("manager001", TEXT)
+    return caught.value
+
+
+def test_throttling_and_outages_are_retried_bad_requests_are_not(app, fake):
+    sender = sender_for(app, fake)
+    fake.fail_next(BATCH, 429, {"code": "Throttling.Api", "message": "请求过于频繁"}, {"Retry-After": "7"})
+    throttled = failure(sender)
+    assert throttled.transient and throttled.retry_after == 7
+    fake.fail_next(BATCH, 503, {"code": "ServiceUnavailable", "message": "系统繁忙"})
+    assert failure(sender).transient
+    fake.fail_next(BATCH, 200, {"processQueryKey": "k", "invalidStaffIdList": [],
+                                "flowControlledStaffIdList": ["manager001"]})
+    assert failure(sender).transient
+    assert not failure(sender_for(app, fake, robot_code="not-our-robot")).transient  # 400 invalidParameter
+    fake.fail_next(BATCH, 200, {"processQueryKey": "k", "invalidStaffIdList": ["manager001"],
+                                "flowControlledStaffIdList": []})
+    assert not failure(sender).transient
+    assert sender.send("manager001", TEXT) and fake.token_requests == 1
+    sender.close()
+
+
+def test_a_token_refused_again_after_renewal_is_not_renewed_in_a_loop(app, fake):
+    sender = sender_for(app, fake)
+    refused = (400, {"code": "InvalidAuthentication", "message": "不合法的access_token"})
+    for _ in range(5):
+        fake.fail_next(BATCH, *refused)
+    assert not failure(sender).transient
+    assert fake.token_requests == 2 and len([r for r in fake.requests if r.path == BATCH]) == 2
+    sender.close()
+
+
 def test_a_wrong_secret_fails_for_good_after_one_token_request(app, fake):
-    sender = DingTalkSender(app.db, api_base=fake.base_url, client_id=fake.app_key, client_secret="wrong",
-                            robot_code=fake.robot_code)
-    with pytest.raises(DeliveryError) as failure:
-        sender.send("manager001", {"text": "保证金充足", "title": None, "choices": []})
-    assert not failure.value.transient and fake.token_requests == 1
+    sender = sender_for(app, fake, client_secret="wrong")
+    assert not failure(sender).transient and fake.token_requests == 1
     sender.close()

@@ -14,6 +14,8 @@ public repository's probe log) and in DingTalk's docs:
   "send too fast, exceed 20 times per minute".
 - /robot/sendBySession after sessionWebhookExpiredTime: not documented; the only example found is
   300001 "sessionWebhook过期" (third-party code), so that is what this fake says (unverified).
+- throttling and outages of /v1.0/*: no authoritative sample found; tests script them with
+  `fail_next` (Alibaba-gateway style HTTP 429 {"code": "Throttling..."}, 5xx).
 """
 from __future__ import annotations
 
@@ -71,6 +73,7 @@ class FakeDingTalk(Loopback):
         self.throttled_until: dict[str, float] = {}
         self.webhook_limit, self.webhook_window, self.webhook_penalty = 20, 60.0, 600.0
         self.gateway = None  # a StreamGateway answers /v1.0/gateway/connections/open when attached
+        self.scripted: dict[str, list[tuple[int, dict, dict]]] = {}  # path -> answers given before the real one
         self._lock = threading.Lock()
         self._listen(_handler(self), "fake-dingtalk")
 
@@ -98,8 +101,14 @@ class FakeDingTalk(Loopback):
                                          session_webhook_expired_time=expires, robot_code=self.robot_code,
                                          create_at=self.now_ms(), **fields)
 
+    def fail_next(self, path: str, status: int, answer: dict, headers: dict | None = None) -> None:
+        """The next call to `path` gets this answer (and extra response headers) instead."""
+        self.scripted.setdefault(path, []).append((status, answer, headers or {}))
+
     # -- routing -----------------------------------------------------------------------------------
-    def handle(self, method: str, path: str, query: dict, headers: dict, body: dict) -> tuple[int, dict]:
+    def handle(self, method: str, path: str, query: dict, headers: dict, body: dict) -> tuple:
+        if self.scripted.get(path):
+            return self.scripted[path].pop(0)
         if path == "/v1.0/oauth2/accessToken" and method == "POST":
             return self._access_token(body)
         if path == "/v1.0/gateway/connections/open" and method == "POST" and self.gateway is not None:
@@ -207,10 +216,12 @@ def _handler(fake: FakeDingTalk) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 body = {}
             with fake._lock:
-                status, answer = fake.handle(self.command, url.path, query, headers, body)
+                status, answer, *extra = fake.handle(self.command, url.path, query, headers, body)
                 fake.requests.append(Request(self.command, url.path, query, headers, body, status, answer))
             payload = json.dumps(answer, ensure_ascii=False).encode()
             self.send_response(status)
+            for name, value in (extra[0] if extra else {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "application/json;charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
