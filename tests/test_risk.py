@@ -268,3 +268,15 @@ def test_importing_margin_data_raises_alerts_at_once(cli, app, tmp_path):
         assert alert.level == AlertLevel.force_close  # exchange risk degree 101%
     again = cli("import", "snapshots", str(data))
     assert "risk alerts" not in again.stdout  # nothing new written, nothing new raised
+
+
+def test_the_pre_open_digest_lists_unmet_margin_calls_on_trading_days_only(service):
+    ingest(service, T0, ("A-100", "1000000.00", "1023500.00"), ("A-85", "1000000.00", "850000.00"))
+    before = len(outbox(service))
+    saturday = datetime(2026, 11, 21, 0, 30, tzinfo=timezone.utc)
+    assert service.pre_open(saturday) == 0
+    thursday = datetime(2026, 11, 19, 0, 30, tzinfo=timezone.utc)  # 08:30 in Shanghai
+    assert service.pre_open(thursday) == 3  # the manager and both risk groups
+    digests = outbox(service)[before:]
+    to_manager = next(m.body["text"] for m in digests if m.target == "wangfang")
+    assert "开盘前未解除预警" in to_manager and "张三" in to_manager and "李四" not in to_manager  # warnings stay out
