@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
+from bot.alerting import Alerting
 from bot.app import App
 from bot.pipeline import Pipeline
 from bot.routing import configured_platforms, direct_channel
 from bot.scheduler import Scheduler
+from crm_core.inbox import forget_old
 from notifiers.outbox import Dispatcher, Sender
 from notifiers.reminders import queue_due_reminders
 from notifiers.webhooks import channel_senders
@@ -51,6 +53,12 @@ class Service:
         self.scheduler = Scheduler(app.db.tz)
         self.scheduler.every(2, "outbox", self.dispatcher.run_once)
         self.scheduler.every(30, "reminders", self.queue_reminders)
+        self.alerting = Alerting(app)
+        calendar = app.risk_rules.config.calendar
+        self.scheduler.every(calendar.sweep_minutes * 60, "risk_sweep", self.risk_sweep)
+        self.scheduler.every(30, "alert_follow_up", self.alerting.follow_up)
+        self.scheduler.every(3600, "inbox_cleanup", self.forget_old_claims)
+        self.scheduler.daily(calendar.pre_open, "pre_open", self.pre_open)
 
     def queue_reminders(self, now: datetime | None = None) -> int:
         now = now or datetime.now(timezone.utc)
@@ -61,8 +69,28 @@ class Service:
                 text=lambda reminder: self.app.messages.t("reminder_due", content=reminder.content))
 
     def after_ingest(self, kind: str, account_ids: list[int], now: datetime) -> None:
-        """Called after the REST API committed new or changed rows of `kind` ("snapshots" or
-        "positions") for these accounts. Risk evaluation hooks in here; nothing yet."""
+        """Called after new or changed rows of `kind` were committed for these accounts: margin
+        data is evaluated at once, and what it raises is queued for delivery."""
+        if kind in ("snapshots", "settlement") and account_ids:
+            self.alerting.evaluate(account_ids=account_ids, now=now)
+
+    def risk_sweep(self, now: datetime | None = None, *, force: bool = False) -> int:
+        """The scheduled sweep: every account, during trading sessions (or whenever `force`)."""
+        now = now or datetime.now(timezone.utc)
+        local = now.astimezone(self.app.db.tz)
+        if not force and not self.app.risk_rules.config.calendar.in_session(local.date(), local.time()):
+            return 0
+        return len(self.alerting.evaluate(now=now, actor="risk.sweep"))
+
+    def forget_old_claims(self, now: datetime | None = None) -> int:
+        with self.app.db.transaction() as session:
+            return forget_old(session=session, now=now or datetime.now(timezone.utc))
+
+    def pre_open(self, now: datetime | None = None) -> int:
+        now = now or datetime.now(timezone.utc)
+        if not self.app.risk_rules.config.calendar.is_trading_day(now.astimezone(self.app.db.tz).date()):
+            return 0
+        return self.alerting.pre_open(now)
 
     def slack_app(self):
         """The slack_bolt app (built once), for /slack/events and Socket Mode."""

@@ -26,7 +26,8 @@ USER_ERRORS = (CommandError, SchemaError, KeyMismatch, ConfigFileError, RiskRule
 
 
 def _register() -> None:
-    from bot.cli import audit, chat, db, demo, importing, parse, serve, token  # noqa: F401  (each adds its commands)
+    # each module adds its commands
+    from bot.cli import audit, chat, db, demo, importing, parse, risk, serve, token  # noqa: F401
 
 
 def main() -> None:
