@@ -121,7 +121,7 @@ def test_reimport_writes_nothing_and_a_utf8_copy_is_the_same_statement(app, sess
     ("|      287640.00|", "|      287460.00|", ["保证金占用 is 751468.00", "rows add up to 751288.00"]),
     ("|   -42600.00|      751468.00|", "|   -42600.00|      751288.00|",
      ["保证金占用 is 751468.00", "持仓汇总 保证金占用 = 751288.00"]),
-])
+], ids=["available", "commission", "risk_degree", "deposit", "position_row", "positions_total"])
 def test_a_statement_that_does_not_add_up_is_refused_naming_the_figure(app, session, account, tmp_path,
                                                                        old, new, named):
     if "751288.00" in new:  # the row and the table's total agree, but not with 资金状况

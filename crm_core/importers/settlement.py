@@ -31,9 +31,10 @@ from sqlalchemy import delete, select
 from crm_core.accounts import Account
 from crm_core.demo_names import PRODUCTS
 from crm_core.importers import positions, reader, snapshots
-from crm_core.importers.fields import BadCell, as_day, as_decimal, at_close
+from crm_core.importers.fields import BadCell, as_day, at_close
 from crm_core.importers.job import Job, utc
 from crm_core.importers.reader import ImportFileError
+from crm_core.importers.statement_text import Table, block_end, decode, heading, money, pairs, table
 from crm_core.importers.texts import say
 from crm_core.margin import Direction, HedgeFlag, Position, ratio
 
@@ -42,8 +43,9 @@ CENT = Decimal("0.01")
 FUNDS, DEPOSITS, POSITIONS = "资金状况", "出入金明细", "持仓汇总"
 FIGURES = ("期初结存", "出入金", "平仓盈亏", "持仓盯市盈亏", "手续费", "期末结存", "客户权益",
            "保证金占用", "可用资金", "风险度")
-# Product code -> exchange: the demo's products, and the other futures listed on the six
-# exchanges (their product lists, 2026). A code missing here is refused by name.
+# Product code -> exchange, for tables without a 交易所 column: the demo's products and the other
+# futures of the six exchanges as listed in 2026 (written from the exchanges' product lists, not
+# exhaustive: options and new listings may be missing). A code missing here is refused by name.
 EXCHANGE_OF = {p.code.lower(): p.exchange for p in PRODUCTS} | {
     code.lower(): exchange for exchange, codes in (
         ("SHFE", "zn pb sn wr hc ss fu bu ru sp ao br"), ("INE", "bc ec"),
@@ -64,18 +66,6 @@ HOLDING_COLUMNS = {"instrument": ("合约",), "long": ("买持",), "short": ("�
                    "hedge": ("投/保", "投保", "投机/套保"), "exchange": ("交易所",)}
 DEPOSIT_COLUMNS = {"deposit": ("入金",), "withdraw": ("出金",)}
 
-PAIR = re.compile(r"([^\s：:][^：:]*?)\s*[：:]+[ \t]*([^\s：:]*)")
-CJK = re.compile(r"[\u3400-\u9fff/]+")
-DASHES = re.compile(r"\s*-{3,}\s*")
-TOTAL = re.compile(r"共(\d+)条")
-
-
-def words(label: str) -> str:
-    """A label's Chinese words without spaces: `风 险 度 Risk Degree` -> 风险度."""
-    compact = re.sub(r"\s+", "", label)
-    match = CJK.match(compact)
-    return match.group() if match else compact
-
 
 @dataclass
 class Figure:
@@ -88,23 +78,6 @@ class Holding:
     line: int
     key: tuple  # (exchange, instrument, direction, hedge_flag), as positions.Rec has it
     values: dict
-
-
-@dataclass
-class Table:
-    title: str
-    line: int  # the heading's line
-    columns: list[str]
-    rows: list[tuple[int, list[str]]]
-    total: tuple[int, list[str]]
-
-    def index(self, names: tuple[str, ...], required: bool = True) -> int | None:
-        for name in names:
-            if name in self.columns:
-                return self.columns.index(name)
-        if required:
-            raise ImportFileError(say("st_no_column", section=self.title, line=self.line, column=names[0]))
-        return None
 
 
 @dataclass
@@ -124,32 +97,15 @@ class Plan:
 
 # -- reading ------------------------------------------------------------------------------------
 
-def decode(data: bytes) -> str:
-    """The whole file at once (a chunk boundary can split a GBK character): UTF-8 when it is
-    valid, else GB18030 (a superset of GBK). A character cut off at the very end is dropped, so
-    that a truncated file is refused for what is missing rather than as unreadable."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        if exc.end == len(data) and exc.reason == "unexpected end of data":
-            return data[:exc.start].decode("utf-8-sig")
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        if exc.end == len(data) and exc.reason == "incomplete multibyte sequence":
-            return data[:exc.start].decode("gb18030")
-        raise ImportFileError(say("st_not_text", line=data[:exc.start].count(b"\n") + 1)) from None
-
-
 def read(path: Path) -> reader.Table:
     """The statement as the records it holds: its Funds, then a Holding per position."""
     if not path.is_file():
         raise ImportFileError(say("no_file"))
     lines = decode(path.read_bytes()).splitlines()
-    funds_at = _heading(lines, FUNDS)
+    funds_at = heading(lines, FUNDS)
     if funds_at is None:
         raise ImportFileError(say("st_no_funds"))
-    header = _pairs(lines, 0, funds_at)
+    header = pairs(lines, 0, funds_at)
     account = header.get("客户号") or header.get("资金账号")
     day = header.get("日期")
     if account is None or day is None:
@@ -159,9 +115,9 @@ def read(path: Path) -> reader.Table:
     except BadCell:
         raise ImportFileError(say("st_bad_date", line=day[1], value=day[0])) from None
     funds = _figures(lines, funds_at)
-    deposits_at, positions_at = _heading(lines, DEPOSITS), _heading(lines, POSITIONS)
+    deposits_at, positions_at = heading(lines, DEPOSITS), heading(lines, POSITIONS)
     deposit, withdraw = _deposits(lines, deposits_at, funds["出入金"])
-    holdings = _holdings(_table(lines, positions_at, POSITIONS)) if positions_at is not None else []
+    holdings = _holdings(table(lines, positions_at, POSITIONS)) if positions_at is not None else []
     _check(funds, holdings, positions_at)
     values = {"trading_day": trading_day, "pre_balance": funds["期初结存"].value, "deposit": deposit,
               "withdraw": withdraw, "close_profit": funds["平仓盈亏"].value,
@@ -173,127 +129,43 @@ def read(path: Path) -> reader.Table:
                                           *holdings])
 
 
-def _heading(lines: list[str], title: str) -> int | None:
-    for number, line in enumerate(lines):
-        if not line.lstrip().startswith("|") and title in re.sub(r"\s+", "", line):
-            return number
-    return None
-
-
-def _pairs(lines: list[str], start: int, stop: int) -> dict[str, tuple[str, int]]:
-    """`label：value` pairs, by the label's Chinese words; the first of each wins."""
-    found: dict[str, tuple[str, int]] = {}
-    for number in range(start, stop):
-        for label, value in PAIR.findall(lines[number]):
-            if value:
-                found.setdefault(words(label), (value, number + 1))
-    return found
-
-
-def _figures(lines: list[str], heading: int) -> dict[str, Figure]:
+def _figures(lines: list[str], at: int) -> dict[str, Figure]:
     """The 资金状况 block: from its heading to the next blank line, table or section."""
-    stop = heading + 1
-    while stop < len(lines) and not lines[stop].strip():
-        stop += 1
-    while stop < len(lines) and (DASHES.fullmatch(lines[stop]) or (
-            lines[stop].strip() and not lines[stop].lstrip().startswith("|"))):
-        stop += 1
-    pairs = _pairs(lines, heading + 1, stop)
+    found = pairs(lines, at + 1, block_end(lines, at + 1))
     figures = {}
     for label in FIGURES:
-        if label not in pairs:
-            raise ImportFileError(say("st_no_figure", line=heading + 1, label=label))
-        text, line = pairs[label]
-        figures[label] = Figure(_money(text.rstrip("%"), line, label), line)
+        if label not in found:
+            raise ImportFileError(say("st_no_figure", line=at + 1, label=label))
+        text, line = found[label]
+        figures[label] = Figure(money(text.rstrip("%"), line, label), line)
     return figures
 
 
-def _money(text: str, line: int, label: str, places: int = 2) -> Decimal:
-    try:
-        return as_decimal(text, places)
-    except BadCell as exc:
-        raise ImportFileError(f"line {line}: " + say(exc.args[0], column=label, value=text, places=places)) \
-            from None
-
-
-def _table(lines: list[str], heading: int, title: str) -> Table:
-    """A `|`-framed table: header rows, then data rows, then the `共 N条` total row, with dashed
-    lines between them; it ends at a blank line, a line that is not part of it, or the file's end."""
-    blocks: list[list[tuple[int, list[str]]]] = [[]]
-    for number in range(heading + 1, len(lines)):
-        line = lines[number].strip()
-        if DASHES.fullmatch(line):
-            if blocks[-1]:
-                blocks.append([])
-            continue
-        if not line.startswith("|"):
-            if line or blocks[0]:
-                break
-            continue
-        cells = [cell.strip() for cell in line.split("|")[1:]]
-        if line.endswith("|") and len(line) > 1:
-            cells.pop()
-        else:  # no closing bar: the row was cut off
-            raise ImportFileError(say("st_cut_row", line=number + 1, section=title))
-        blocks[-1].append((number + 1, cells))
-    if not blocks[0]:
-        raise ImportFileError(say("st_no_total", section=title, line=heading + 1))
-    columns = [re.sub(r"\s+", "", cell) for cell in blocks[0][0][1]]
-    rows, total = [], None
-    for line, cells in (row for block in blocks[1:] for row in block):
-        if len(cells) != len(columns):
-            raise ImportFileError(say("st_cells", line=line, section=title, count=len(cells),
-                                      columns=len(columns)))
-        if TOTAL.fullmatch(re.sub(r"\s+", "", cells[0])):
-            total = (line, cells)
-            break
-        rows.append((line, cells))
-    if total is None:
-        raise ImportFileError(say("st_no_total", section=title, line=heading + 1))
-    count = int(TOTAL.fullmatch(re.sub(r"\s+", "", total[1][0])).group(1))
-    if count != len(rows):
-        raise ImportFileError(say("st_count", line=total[0], section=title, shown=count, count=len(rows)))
-    return Table(title, heading + 1, columns, rows, total)
-
-
-def _column_sum(table: Table, names: tuple[str, ...], places: int = 2) -> Decimal:
-    """The column's rows added up, checked against the total row when it shows a figure."""
-    at = table.index(names)
-    added = sum((_money(cells[at] or "0", line, names[0], places) for line, cells in table.rows), Decimal(0))
-    line, cells = table.total
-    if cells[at]:
-        shown = _money(cells[at], line, names[0], places)
-        if shown != added:
-            raise ImportFileError(say("st_total", line=line, section=table.title, column=names[0],
-                                      shown=shown, computed=added))
-    return added
-
-
-def _deposits(lines: list[str], heading: int | None, net: Figure) -> tuple[Decimal, Decimal]:
-    if heading is None:
+def _deposits(lines: list[str], at: int | None, net: Figure) -> tuple[Decimal, Decimal]:
+    if at is None:
         return max(net.value, Decimal("0.00")), max(-net.value, Decimal("0.00"))
-    table = _table(lines, heading, DEPOSITS)
-    deposit = _column_sum(table, DEPOSIT_COLUMNS["deposit"])
-    withdraw = _column_sum(table, DEPOSIT_COLUMNS["withdraw"])
+    listed = table(lines, at, DEPOSITS)
+    deposit = listed.column_sum(DEPOSIT_COLUMNS["deposit"])
+    withdraw = listed.column_sum(DEPOSIT_COLUMNS["withdraw"])
     if deposit - withdraw != net.value:
         raise ImportFileError(say("st_identity", line=net.line, label="出入金", shown=net.value,
                                   formula=f"{DEPOSITS} 入金 − 出金", computed=deposit - withdraw))
     return deposit, withdraw
 
 
-def _holdings(table: Table) -> list[Holding]:
-    at = {name: table.index(names, required=name in ("instrument", "long", "short", "margin"))
+def _holdings(listed: Table) -> list[Holding]:
+    at = {name: listed.index(names, required=name in ("instrument", "long", "short", "margin"))
           for name, names in HOLDING_COLUMNS.items()}
-    _column_sum(table, HOLDING_COLUMNS["long"], 0)
-    _column_sum(table, HOLDING_COLUMNS["short"], 0)
-    _column_sum(table, HOLDING_COLUMNS["margin"])
+    listed.column_sum(HOLDING_COLUMNS["long"], 0)
+    listed.column_sum(HOLDING_COLUMNS["short"], 0)
+    listed.column_sum(HOLDING_COLUMNS["margin"])
     if at["profit"] is not None:
-        _column_sum(table, HOLDING_COLUMNS["profit"])
+        listed.column_sum(HOLDING_COLUMNS["profit"])
     holdings, seen = [], {}
-    for line, cells in table.rows:
+    for line, cells in listed.rows:
         def cell(name, places=2):
             text = cells[at[name]] if at[name] is not None else ""
-            return _money(text, line, HOLDING_COLUMNS[name][0], places) if text else None
+            return money(text, line, HOLDING_COLUMNS[name][0], places) if text else None
 
         instrument = cells[at["instrument"]]
         exchange = _exchange(line, instrument, cells[at["exchange"]] if at["exchange"] is not None else "")
@@ -305,9 +177,10 @@ def _holdings(table: Table) -> list[Holding]:
         # One row holds both sides' margin and MTM P/L; each side gets its share by volume
         # (the long side rounded to the cent, the short side the rest, so the row adds up).
         margin, profit = cell("margin") or Decimal("0.00"), cell("profit")
-        sides = ((Direction.long, long, "long_price", _part(margin, long, short), _part(profit, long, short)),
-                 (Direction.short, short, "short_price", margin - _part(margin, long, short),
-                  None if profit is None else profit - _part(profit, long, short)))
+        long_margin, long_profit = _part(margin, long, short), _part(profit, long, short)
+        sides = ((Direction.long, long, "long_price", long_margin, long_profit),
+                 (Direction.short, short, "short_price", margin - long_margin,
+                  None if profit is None else profit - long_profit))
         for direction, volume, price, margin_part, profit_part in sides:
             if not volume:
                 continue
@@ -331,14 +204,14 @@ def _part(amount: Decimal | None, long: Decimal, short: Decimal) -> Decimal | No
 
 
 def _exchange(line: int, instrument: str, named: str) -> str:
+    if not instrument or len(instrument) > 32:
+        raise ImportFileError(say("st_bad_instrument", line=line, value=instrument))
     if named:
         code = EXCHANGE_NAMES.get(named) or named.upper()
         if code in set(EXCHANGE_OF.values()):
             return code
         raise ImportFileError(f"line {line}: " + say(
             "not_one_of", column="交易所", value=named, options=", ".join(sorted(set(EXCHANGE_OF.values())))))
-    if not instrument or len(instrument) > 32:
-        raise ImportFileError(say("st_bad_instrument", line=line, value=instrument))
     product = re.match(r"[A-Za-z]*", instrument).group()
     if product.lower() not in EXCHANGE_OF:
         raise ImportFileError(say("st_unknown_product", line=line, instrument=instrument, product=product))
