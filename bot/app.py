@@ -9,6 +9,7 @@ from bot.channels import Channels
 from bot.settings import Settings
 from crm_core.db import Database
 from crm_core.risk import RiskConfig, RiskRules
+from crm_core.suitability import SuitabilityRules
 
 
 @dataclass
@@ -29,6 +30,10 @@ class App:
         return Channels.load(self.settings.config_dir)
 
     @cached_property
+    def suitability(self) -> SuitabilityRules:
+        return config_files.validated("suitability.yaml", self.settings.config_dir, SuitabilityRules)
+
+    @cached_property
     def messages(self):
         from bot.messages import Messages
 
@@ -38,6 +43,7 @@ class App:
         """Validate rules and make sure the schema exists (upgrading an empty database)."""
         self.risk_rules
         self.channels
+        self.suitability
         self.messages
         self.db.ensure_schema()
         return self

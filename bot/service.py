@@ -58,6 +58,7 @@ class Service:
         self.scheduler.every(calendar.sweep_minutes * 60, "risk_sweep", self.risk_sweep)
         self.scheduler.every(30, "alert_follow_up", self.alerting.follow_up)
         self.scheduler.every(3600, "inbox_cleanup", self.forget_old_claims)
+        self.scheduler.every(3600, "suitability_expiry", self.suitability_reminders)
         self.scheduler.daily(calendar.pre_open, "pre_open", self.pre_open)
 
     def queue_reminders(self, now: datetime | None = None) -> int:
@@ -81,6 +82,14 @@ class Service:
         if not force and not self.app.risk_rules.config.calendar.in_session(local.date(), local.time()):
             return 0
         return len(self.alerting.evaluate(now=now, actor="risk.sweep"))
+
+    def suitability_reminders(self, now: datetime | None = None) -> int:
+        """Reminders to managers whose clients' suitability assessments are about to expire."""
+        from crm_core.suitability import queue_expiry_reminders
+
+        with self.app.db.transaction() as session:
+            return len(queue_expiry_reminders(session=session, now=now or datetime.now(timezone.utc),
+                                              rules=self.app.suitability, text=self.app.messages.t))
 
     def forget_old_claims(self, now: datetime | None = None) -> int:
         with self.app.db.transaction() as session:
