@@ -1,0 +1,146 @@
+"""`brokerbot serve` with stopwatches, for `benchmarks/wecom_bench.py --diagnose`: the same command in
+the same process, with wall-clock timers around the steps one WeCom message takes, the time a task
+waits in a thread pool before a worker picks it up, SQL statement time and connection-pool checkout
+waits; with a second path, cProfile in every thread. Nothing in the project is changed on disk.
+
+    python benchmarks/wecom_serve.py TIMINGS.json [PROFILE.pstats|-] serve --port P
+
+Writes TIMINGS.json when the service stops: per timer its count, total, mean, p50, p99 and max
+(seconds), and the process's CPU time.
+"""
+from __future__ import annotations
+
+import cProfile
+import functools
+import json
+import pstats
+import resource
+import sys
+import threading
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+
+TIMES: dict[str, list[float]] = defaultdict(list)  # list.append is atomic under the GIL
+
+
+def timed(name: str, fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            TIMES[name].append(time.perf_counter() - started)
+    return wrapper
+
+
+def wrap(owner, attr: str, name: str) -> None:
+    setattr(owner, attr, timed(name, getattr(owner, attr)))
+
+
+def install() -> None:
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
+    from sqlalchemy.pool import QueuePool
+    from wechatpy.enterprise.crypto import WeChatCrypto
+
+    import bot.adapters.wecom as adapter
+    import bot.pipeline as pipeline
+    from crm_core import conversations
+    from notifiers.outbox import Dispatcher
+    from notifiers.wecom import WeComClient
+
+    wrap(WeChatCrypto, "decrypt_message", "callback: decrypt (wechatpy)")
+    wrap(WeChatCrypto, "encrypt_message", "callback: encrypt passive reply (wechatpy)")
+    wrap(adapter, "_event", "callback: parse XML")
+    wrap(adapter, "claim", "callback: claim MsgId (insert, no commit)")
+    wrap(adapter, "enqueue", "callback: enqueue reply in outbox (no commit)")
+    wrap(pipeline.Pipeline, "handle", "pipeline: whole message")
+    wrap(pipeline, "staff_by_platform_id", "pipeline: identity lookup")
+    wrap(conversations, "load_state", "pipeline: load conversation")
+    wrap(conversations, "save_state", "pipeline: save conversation (no flush)")
+    wrap(pipeline, "index_for", "pipeline: client index (check/refresh)")
+    wrap(pipeline.Pipeline, "respond", "pipeline: recognise + handler")
+    wrap(Session, "commit", "sqlalchemy: Session.commit (flush + COMMIT)")
+    wrap(QueuePool, "_do_get", "sqlalchemy: pool checkout")
+    wrap(Dispatcher, "run_once", "outbox: Dispatcher.run_once")
+    wrap(Dispatcher, "_claim", "outbox: claim due rows")
+    wrap(WeComClient, "send", "outbox: WeComClient.send (token + HTTP)")
+    wrap(WeComClient, "_call", "outbox: WeCom API HTTP call")
+
+    submit = ThreadPoolExecutor.submit
+
+    def queued(self, fn, /, *args, **kwargs):
+        name = f"pool {self._thread_name_prefix or 'default'}: wait before a worker starts"
+        enqueued = time.perf_counter()
+
+        def run():
+            TIMES[name].append(time.perf_counter() - enqueued)
+            return fn(*args, **kwargs)
+
+        return submit(self, run)
+
+    ThreadPoolExecutor.submit = queued
+
+    @event.listens_for(Engine, "before_cursor_execute")
+    def _before(conn, cursor, statement, parameters, context, executemany):
+        conn.info.setdefault("bench_started", []).append(time.perf_counter())
+
+    @event.listens_for(Engine, "after_cursor_execute")
+    def _after(conn, cursor, statement, parameters, context, executemany):
+        verb = statement.lstrip().split(None, 1)[0].upper()
+        TIMES[f"sql: {verb}"].append(time.perf_counter() - conn.info["bench_started"].pop())
+
+
+def summary() -> dict:
+    out = {}
+    for name, values in sorted(TIMES.items()):
+        ordered = sorted(values)
+        n = len(ordered)
+        out[name] = {"count": n, "total": sum(ordered), "mean": sum(ordered) / n,
+                     "p50": ordered[n // 2], "p99": ordered[min(n - 1, int(n * 0.99))], "max": ordered[-1]}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {"timers": out, "cpu_user": usage.ru_utime, "cpu_system": usage.ru_stime}
+
+
+def profile_all_threads() -> list[cProfile.Profile]:
+    """One cProfile per thread: the hook threading.setprofile installs runs once in each new thread
+    and replaces itself with that thread's profiler."""
+    profiles = [cProfile.Profile()]
+
+    def start(*_):
+        profile = cProfile.Profile()
+        profiles.append(profile)
+        profile.enable()
+
+    threading.setprofile(start)
+    profiles[0].enable()
+    return profiles
+
+
+def main() -> None:
+    timings, profile_path, serve_args = sys.argv[1], sys.argv[2], sys.argv[3:]
+    install()
+    profiles = profile_all_threads() if profile_path != "-" else []
+    sys.argv = ["brokerbot", *serve_args]
+    try:
+        from bot.cli import main as brokerbot
+        brokerbot()
+    finally:
+        with open(timings, "w", encoding="utf-8") as handle:
+            json.dump(summary(), handle, indent=1)
+        merged = None
+        for profile in reversed(profiles):  # the main thread's last: create_stats disables it
+            try:
+                stats = pstats.Stats(profile)
+            except TypeError:  # a thread that ran no Python code
+                continue
+            merged = stats if merged is None else merged.add(stats)
+        if merged is not None:
+            merged.dump_stats(profile_path)
+
+
+if __name__ == "__main__":
+    main()
