@@ -483,6 +483,9 @@ def bench(label: str, pg_url: str | None, args) -> str:
               f"{own_cpu:.0%}, everything else (database server, other programs) {busy - service_cpu - own_cpu:.0%}; "
               f"machine {busy / os.cpu_count():.0%} of {os.cpu_count()} cores busy, load average {load_before:.1f} "
               f"before -> {os.getloadavg()[0]:.1f} after")
+        handled = len(res.acks) or 1
+        print(f"service CPU per message: {(cpu1 - cpu0) / handled * 1000:.1f} ms, so one service process (one "
+              f"core at most, the GIL) tops out near {handled / max(cpu1 - cpu0, 1e-9):,.0f} messages/s")
         print(f"service log            : {levels.get('ERROR', 0)} ERROR, {levels.get('WARNING', 0)} WARNING lines"
               + "".join(f"\n    {n} x {line}" for line, n in exceptions.most_common(5)))
         if args.diagnose or args.profile:

@@ -70,6 +70,15 @@ def install() -> None:
     wrap(WeComClient, "send", "outbox: WeComClient.send (token + HTTP)")
     wrap(WeComClient, "_call", "outbox: WeCom API HTTP call")
 
+    import bot.http
+
+    create_app = bot.http.create_app
+
+    def timed_app(service):
+        return _asgi_timer(create_app(service))
+
+    bot.http.create_app = timed_app  # bot.cli.serve imports it when the command runs
+
     submit = ThreadPoolExecutor.submit
 
     def queued(self, fn, /, *args, **kwargs):
@@ -92,6 +101,31 @@ def install() -> None:
     def _after(conn, cursor, statement, parameters, context, executemany):
         verb = statement.lstrip().split(None, 1)[0].upper()
         TIMES[f"sql: {verb}"].append(time.perf_counter() - conn.info["bench_started"].pop())
+
+
+def _asgi_timer(api):
+    """The app, timing each HTTP request inside the service, and the event loop's lag: how late a
+    10 ms sleep wakes up (the loop thread waits for the GIL like every other thread)."""
+    import asyncio
+
+    async def lag() -> None:
+        while True:
+            started = time.perf_counter()
+            await asyncio.sleep(0.01)
+            TIMES["event loop: lateness of a 10 ms sleep"].append(time.perf_counter() - started - 0.01)
+
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            app.lag = asyncio.get_running_loop().create_task(lag())
+        if scope["type"] != "http":
+            return await api(scope, receive, send)
+        started = time.perf_counter()
+        try:
+            return await api(scope, receive, send)
+        finally:
+            TIMES[f"http: {scope['method']} {scope['path']} inside the service"].append(time.perf_counter() - started)
+
+    return app
 
 
 def summary() -> dict:
