@@ -17,3 +17,10 @@ class Reply:
     choices: list[Choice] = field(default_factory=list)
     # Set when the reply shows one client's figures: a group chat must not show it.
     private: bool = False
+
+
+def button_label(choice: dict) -> str:
+    """What a button says: "2. 张伟（账户 …）" for a numbered pick, the label alone otherwise
+    ("确认", "收到")."""
+    value, label = str(choice["value"]), str(choice["label"])
+    return f"{value}. {label}" if value.isdigit() and value != label else label

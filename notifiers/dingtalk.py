@@ -31,6 +31,7 @@ import httpx
 
 from crm_core.base import utcnow
 from crm_core.outbox import PlatformToken
+from intents.replies import button_label
 from notifiers.outbox import DeliveryError
 
 log = logging.getLogger("brokerbot.dingtalk")
@@ -51,7 +52,7 @@ def text_of(body: dict) -> str:
 def card_params(body: dict, chosen: str | None = None) -> dict:
     """The template's cardParamMap: buttons for the choices, or, after a click, the choice made."""
     buttons = [] if chosen else [
-        {"text": c["label"] if c["label"] == c["value"] else f"{c['value']}. {c['label']}",
+        {"text": button_label(c),
          "color": "blue", "request": True, "params": {"value": c["value"]}}
         for c in body.get("choices") or []]
     markdown = body.get("text") or ""
@@ -109,6 +110,8 @@ class DingTalkSender:
     @staticmethod
     def _error(path: str, status: int, data: dict, headers) -> DeliveryError:
         code = str(data.get("code") or "")
+        # DingTalk documents no single throttling code for /v1.0; seen: Alibaba-gateway "Throttling.*"
+        # with HTTP 429 and "Forbidden.AccessDenied.QpsLimit*" (third-party reports, 2026, unverified).
         throttled = status == 429 or code.startswith("Throttling") or "QpsLimit" in code
         retry_after = headers.get("Retry-After")
         return DeliveryError(f"{path}: HTTP {status} {code} {data.get('message', '')}"[:500],

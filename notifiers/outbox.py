@@ -10,6 +10,7 @@ merged into one.
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -54,7 +55,10 @@ def enqueue(*, session: Session, channel: str, target: str, reply: Reply, purpos
             OutboxMessage.purpose == purpose, OutboxMessage.ref == ref)):
         return None
     now = now or utcnow()
-    message = OutboxMessage(channel=channel, target=target, body=reply_body(reply), purpose=purpose, ref=ref,
+    body = reply_body(reply)
+    if reply.choices:  # a card's id, made once: a retry re-sends the same card (WeCom refuses a second)
+        body["task_id"] = uuid.uuid4().hex
+    message = OutboxMessage(channel=channel, target=target, body=body, purpose=purpose, ref=ref,
                             next_attempt_at=now, created_at=now)
     session.add(message)
     session.flush()

@@ -4,6 +4,7 @@ from __future__ import annotations
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from intents.replies import button_label
 from notifiers.outbox import DeliveryError
 
 # Errors worth retrying; anything else (channel_not_found, not_in_channel, invalid_auth...) is final.
@@ -14,7 +15,7 @@ def blocks(body: dict) -> list[dict] | None:
     if not body.get("choices"):
         return None
     buttons = [{"type": "button", "action_id": f"choice_{c['value']}", "value": c["value"],
-                "text": {"type": "plain_text", "text": f"{c['value']}. {c['label']}"[:75]}}
+                "text": {"type": "plain_text", "text": button_label(c)[:75]}}
                for c in body["choices"][:25]]
     return [{"type": "section", "text": {"type": "mrkdwn", "text": body["text"][:3000]}},
             {"type": "actions", "block_id": "choices", "elements": buttons}]

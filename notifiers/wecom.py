@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from crm_core.base import utcnow
 from crm_core.outbox import OutboxMessage, PlatformToken
-from intents.replies import Reply
+from intents.replies import Reply, button_label
 from notifiers.outbox import DeliveryError, enqueue
 
 log = logging.getLogger("brokerbot.wecom")
@@ -59,8 +59,7 @@ def cut(text: str, limit: int) -> str:
 
 
 def button_text(choice: dict) -> str:
-    value, label = str(choice["value"]), str(choice["label"])
-    return cut(f"{value}. {label}" if value.isdigit() else label, BUTTON_MAX)
+    return cut(button_label(choice), BUTTON_MAX)
 
 
 def template_card(body: dict, task_id: str) -> dict | None:
@@ -122,7 +121,7 @@ class WeComClient:
         self.corp_id, self.secret, self.agent_id = corp_id, secret, int(agent_id)
         self.key = f"wecom:{corp_id}:{agent_id}"
         self.http = httpx.Client(timeout=timeout)
-        self._unanswered: OrderedDict[str, None] = OrderedDict()  # task_ids whose send timed out
+        self._unanswered: OrderedDict[str, None] = OrderedDict()  # task_ids and texts whose send timed out
 
     # -- token ------------------------------------------------------------------------------
     def token(self, *, refresh: bool = False) -> str:
@@ -183,12 +182,23 @@ class WeComClient:
         text = body.get("text") or ""
         if body.get("title"):
             text = f"{body['title']}\n{text}"
-        # enable_duplicate_check: WeCom drops a repeat of the same content within the interval,
-        # so a retry after a send that went through but timed out is not delivered twice
-        # (message/send docs: duplicate_check_interval up to 4 h, default 1800 s).
-        return self.api("/cgi-bin/message/send", {"touser": target, "msgtype": "text", "agentid": self.agent_id,
-                                                  "text": {"content": text}, "enable_duplicate_check": 1,
-                                                  "duplicate_check_interval": 1800})
+        payload = {"touser": target, "msgtype": "text", "agentid": self.agent_id, "text": {"content": text}}
+        # WeCom's duplicate check drops a repeat of the same content within the interval
+        # (message/send docs: enable_duplicate_check, duplicate_check_interval up to 4 h, checked
+        # 2026). On every send it would also swallow a person's second identical answer (the same
+        # question asked twice), so it is asked for only when retrying a send that timed out and
+        # may have gone through.
+        key = f"{target}\n{text}"
+        if key in self._unanswered:
+            payload.update(enable_duplicate_check=1, duplicate_check_interval=1800)
+        try:
+            answer = self.api("/cgi-bin/message/send", payload)
+        except DeliveryError as exc:
+            if isinstance(exc.__cause__, httpx.TimeoutException):
+                self._remember(key)
+            raise
+        self._unanswered.pop(key, None)
+        return answer
 
     def _send_card(self, target: str, card: dict) -> dict:
         """The task_id makes a retry safe: WeCom refuses a task_id it has seen, so when an attempt
@@ -205,10 +215,14 @@ class WeComClient:
             raise
         except DeliveryError as exc:
             if isinstance(exc.__cause__, httpx.TimeoutException):
-                self._unanswered[task_id] = None
-                while len(self._unanswered) > 1000:
-                    self._unanswered.popitem(last=False)
+                self._remember(task_id)
             raise
+
+    def _remember(self, key: str) -> None:
+        """A send that timed out (and may have gone through); the newest thousand are kept."""
+        self._unanswered[key] = None
+        while len(self._unanswered) > 1000:
+            self._unanswered.popitem(last=False)
 
     def update_card(self, user: str, response_code: str, replace_name: str) -> bool:
         """After a click: the card's buttons become one unclickable `replace_name`. A response_code is

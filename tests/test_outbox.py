@@ -113,3 +113,16 @@ def test_a_due_reminder_reaches_the_manager_on_wecom_once(app, wecom, session):
     assert wecom.received("wangfang")[0]["text"]["content"] == "⏰ 提醒：给张三打电话"
     session.expire_all()
     assert session.scalar(select(Reminder.status)) == ReminderStatus.sent
+
+
+def test_the_same_answer_twice_reaches_the_person_twice_but_a_retry_after_a_late_send_does_not(app, wecom, client):
+    dispatcher = Dispatcher(app.db, {"wecom": client}, base_delay=1)
+    queue(app, text="张三 客户权益 1,000,000.00")
+    queue(app, text="张三 客户权益 1,000,000.00", now=T0 + timedelta(seconds=1))
+    dispatcher.run_once(now=T0 + timedelta(seconds=1))
+    assert len(wecom.received("wangfang")) == 2  # asked twice, answered twice
+    wecom.fail_next("late")  # WeCom delivers, but answers after our timeout
+    queue(app, text="again", now=T0 + timedelta(seconds=2))
+    assert dispatcher.run_once(now=T0 + timedelta(seconds=2)) == 0
+    assert dispatcher.run_once(now=T0 + timedelta(minutes=1)) == 1
+    assert [m["text"]["content"] for m in wecom.received("wangfang")].count("again 0") == 1

@@ -122,6 +122,10 @@ def message_send(fake, query: dict, raw: bytes) -> dict:
     msgid = secrets.token_urlsafe(24)
     for user in targets:
         delivery = Delivery(user, msgid, msgtype, body, fake.now())
+        if body.get("enable_duplicate_check") and any(  # WeCom accepts a repeat and drops it silently
+                d.user == user and d.body.get(msgtype) == body.get(msgtype)
+                and fake.now() - d.at < int(body.get("duplicate_check_interval") or 1800) for d in fake.sent):
+            continue
         ok = fake._allow(fake._user_times[user], [(60, fake.per_user_minute), (3600, fake.per_user_hour)])
         (fake.sent if ok else fake.dropped).append(delivery)
     answer = {**OK, "invaliduser": "|".join(invalid), "invalidparty": "", "invalidtag": "",
