@@ -69,9 +69,6 @@ TZ = "Asia/Shanghai"
 # What a manager asks, with weights; {client} is one of the clients the sender may see.
 QUESTIONS = (("{client}的保证金还够吗", 40), ("{client}的持仓", 15), ("查一下{client}", 15),
              ("风险度超过80%的客户", 8), ("我的风险预警", 6), ("我这个月的业绩", 6), ("我的待审批", 5), ("帮助", 5))
-# WeCom's message/send docs (checked 2026): with enable_duplicate_check=1, "同样内容（请求json）的消息"
-# sent again within duplicate_check_interval (the product asks for 1800 s) is not delivered.
-DUPLICATE_CHECK_SECONDS = 1800
 # WeCom's callback docs (checked 2026; STYLE.md): no answer within 5 s and WeCom drops the request and
 # retries, up to three times. A passive reply later than that never reaches the person: the retry
 # finds the MsgId claimed and is answered empty.
@@ -222,6 +219,7 @@ class Results:
     pushed: int = 0
     errors: Counter = field(default_factory=Counter)
     sample: str = ""
+    failures: list[str] = field(default_factory=list)  # the first few error replies, as the person saw them
 
 
 class Deliveries:
@@ -232,18 +230,14 @@ class Deliveries:
         self.fake, self.seen = fake, 0
         self.by_user: dict[str, list[tuple[float, str]]] = defaultdict(list)
         self.waiting: dict[str, asyncio.Event] = {}
-        self.last_json: dict[tuple[str, str], float] = {}
-        self.repeats = 0  # sends real WeCom would drop under enable_duplicate_check
+        self.kinds: Counter = Counter()  # msgtype of what arrived
 
     def poll(self) -> None:
         with self.fake.lock:
             new = self.fake.sent[self.seen:]
             self.seen += len(new)
         for d in new:
-            request = (d.user, json.dumps(d.body, sort_keys=True, ensure_ascii=False))
-            if request in self.last_json and d.at - self.last_json[request] < DUPLICATE_CHECK_SECONDS:
-                self.repeats += 1
-            self.last_json[request] = d.at
+            self.kinds[d.msgtype] += 1
             self.by_user[d.user].append((d.at, (d.body.get("text") or {}).get("content", "")))
             if d.user in self.waiting:
                 self.waiting[d.user].set()
@@ -279,6 +273,8 @@ class Load:
     def check(self, res: Results, content: str) -> None:
         if any(content.startswith(t) for t in self.failure_texts):
             res.errors["replies saying internal error / unknown user"] += 1
+            if len(res.failures) < 3:
+                res.failures.append(content[:160])
         elif len(content) > len(res.sample):
             res.sample = content  # the longest answer: the reply encrypted in the crypto figure
 
@@ -366,10 +362,20 @@ def outbox_state(url: str) -> tuple[dict, int, int]:
 
 
 def log_lines(folder: Path) -> tuple[Counter, Counter]:
-    """Lines per level (ERROR, WARNING) and the exceptions in the service log's tracebacks."""
+    """Records per level (ERROR, WARNING) and the exceptions in the service log's tracebacks; the log
+    is JSON lines (level, exc) or, from older versions, text lines."""
     levels, exceptions = Counter(), Counter()
     path = folder / "brokerbot.log"
     for line in (path.read_text(encoding="utf-8").splitlines() if path.exists() else []):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if isinstance(record, dict):
+            levels[record.get("level")] += 1
+            if record.get("exc"):
+                exceptions[record["exc"].strip().splitlines()[-1][:160]] += 1
+            continue
         parts = line.split(" ", 3)
         if len(parts) > 2 and parts[2] in {"ERROR", "WARNING", "CRITICAL"}:
             levels[parts[2]] += 1
@@ -385,6 +391,8 @@ def print_timings(folder: Path) -> None:
         return
     data = json.loads(path.read_text())
     print(f"  service CPU: {data['cpu_user']:.1f} s user + {data['cpu_system']:.1f} s system, whole run")
+    if data.get("missing"):
+        print(f"  not timed (no longer in the code): {', '.join(data['missing'])}")
     print(f"  {'where':58} {'count':>7} {'mean':>8} {'p50':>8} {'p99':>8} {'max':>8} {'total':>8}")
     for name, t in sorted(data["timers"].items(), key=lambda kv: -kv[1]["total"]):
         print(f"  {name:58} {t['count']:>7} {t['mean'] * 1000:7.2f}m {t['p50'] * 1000:7.2f}m "
@@ -472,11 +480,10 @@ def bench(label: str, pg_url: str | None, args) -> str:
         print(f"exactly one reply      : missing {missing}, duplicates {duplicates}  "
               f"(over all {len(res.acks) + len(warm.acks):,} messages; the service claimed {claimed:,} MsgIds)")
         errs = "; ".join(f"{k}: {v}" for k, v in (res.errors + warm.errors).items()) or "none"
-        print(f"errors                 : {errs}")
+        print(f"errors                 : {errs}" + "".join(f"\n    {t!r}" for t in warm.failures + res.failures))
         print(f"outbox at the end      : {status}; waiting for the 30-a-minute limit: {held}")
-        print(f"fake WeCom             : {dropped} dropped by its own limits (lifted); {deliveries.repeats} sends "
-              f"repeat a request JSON sent to the same user < {DUPLICATE_CHECK_SECONDS} s before "
-              f"(real WeCom drops these under enable_duplicate_check)")
+        print(f"fake WeCom             : {dropped} dropped by its own limits (lifted); message/send received, "
+              f"by msgtype, over the whole run: {dict(deliveries.kinds)}")
         service_cpu, own_cpu = (cpu1 - cpu0) / wall, (self1 - self0) / wall
         busy = (busy1[0] - busy0[0]) / (busy1[1] - busy0[1]) * os.cpu_count()
         print(f"CPU during the load    : service {service_cpu:.0%} of one core, this load generator and fake "

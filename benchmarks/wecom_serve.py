@@ -35,7 +35,13 @@ def timed(name: str, fn):
     return wrapper
 
 
+MISSING: list[str] = []  # timers whose function the code no longer has
+
+
 def wrap(owner, attr: str, name: str) -> None:
+    if not hasattr(owner, attr):
+        MISSING.append(f"{getattr(owner, '__name__', owner)}.{attr}")
+        return
     setattr(owner, attr, timed(name, getattr(owner, attr)))
 
 
@@ -56,7 +62,8 @@ def install() -> None:
     wrap(WeChatCrypto, "encrypt_message", "callback: encrypt passive reply (wechatpy)")
     wrap(adapter, "_event", "callback: parse XML")
     wrap(adapter, "claim", "callback: claim MsgId (insert, no commit)")
-    wrap(adapter, "enqueue", "callback: enqueue reply in outbox (no commit)")
+    wrap(adapter, "enqueue_reply" if hasattr(adapter, "enqueue_reply") else "enqueue",
+         "callback: enqueue reply in outbox (no commit)")
     wrap(pipeline.Pipeline, "handle", "pipeline: whole message")
     wrap(pipeline, "staff_by_platform_id", "pipeline: identity lookup")
     wrap(conversations, "load_state", "pipeline: load conversation")
@@ -136,7 +143,7 @@ def summary() -> dict:
         out[name] = {"count": n, "total": sum(ordered), "mean": sum(ordered) / n,
                      "p50": ordered[n // 2], "p99": ordered[min(n - 1, int(n * 0.99))], "max": ordered[-1]}
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {"timers": out, "cpu_user": usage.ru_utime, "cpu_system": usage.ru_stime}
+    return {"timers": out, "cpu_user": usage.ru_utime, "cpu_system": usage.ru_stime, "missing": MISSING}
 
 
 def profile_all_threads() -> list[cProfile.Profile]:
