@@ -15,6 +15,7 @@ from typing import Iterable
 
 from sqlalchemy import and_, func, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from crm_core import audit
 from crm_core.accounts import Account
@@ -86,10 +87,18 @@ def _existing_keys(session: Session, keys: list[str]) -> set[str]:
     return found
 
 
+FIGURES = ("snapshot_id", "data_time", "risk_degree", "exchange_risk_degree", "balance", "available", "margin_call")
+
+
 def _figures(alert: Alert, snap: MarginSnapshot) -> None:
     alert.snapshot_id, alert.data_time = snap.id, snap.timestamp
     alert.risk_degree, alert.exchange_risk_degree = snap.risk_degree, snap.exchange_risk_degree
     alert.balance, alert.available, alert.margin_call = snap.balance, snap.available, snap.margin_call
+    # Every figure goes into the UPDATE, changed or not: the ORM batches only consecutive rows that
+    # set the same columns, so a figure left out for some alerts (a margin call still 0) split
+    # 10,000 resolutions into ~5,000 statements (benchmarks/risk_bench.py, 2026-11).
+    for name in FIGURES:
+        flag_modified(alert, name)
 
 
 def _new(subject: Subject, kind: AlertKind, level: AlertLevel, key: str, now: datetime, note: str | None = None) -> Alert:

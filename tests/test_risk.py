@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.app import App
 from bot.events import ChatEvent
@@ -280,3 +280,26 @@ def test_the_pre_open_digest_lists_unmet_margin_calls_on_trading_days_only(servi
     digests = outbox(service)[before:]
     to_manager = next(m.body["text"] for m in digests if m.target == "wangfang")
     assert "开盘前未解除预警" in to_manager and "张三" in to_manager and "李四" not in to_manager  # warnings stay out
+
+
+def test_many_alerts_resolving_at_once_are_written_in_one_statement_and_announced(service):
+    # Margin calls (money owed) and warnings (none owed) alternate, so the figures that change on
+    # resolution differ from one alert to the next; they are still one UPDATE, not one per alert.
+    with service.app.db.transaction() as session:
+        wang = session.scalar(select(f.Staff).where(f.Staff.login == "wangfang"))
+        for i in range(40):
+            f.client(session, f"客户{i:02d}", wang, accounts=[f"R-{i:03d}"])
+    numbers = [f"R-{i:03d}" for i in range(40)]
+    ingest(service, T0, *[(no, "100000.00", "105000.00" if i % 2 else "85000.00") for i, no in enumerate(numbers)])
+    statements = []
+    listen = lambda conn, cursor, statement, *rest: statements.append(statement)  # noqa: E731
+    event.listen(service.app.db.engine, "before_cursor_execute", listen)
+    try:
+        ingest(service, T0 + timedelta(minutes=5), *[(no, "100000.00", "50000.00") for no in numbers])
+    finally:
+        event.remove(service.app.db.engine, "before_cursor_execute", listen)
+    assert all(a.status == AlertStatus.resolved for no, a in alerts(service).items() if no in numbers)
+    resolving = [s for s in statements if s.startswith("UPDATE alerts") and "resolved_at" in s]
+    assert len(resolving) == 1
+    told = next(m.body["text"] for m in outbox(service) if m.target == "wangfang" and "已解除" in m.body["text"])
+    assert "40 条" in told
