@@ -7,6 +7,7 @@ from functools import cached_property
 from bot import config_files
 from bot.channels import Channels
 from bot.settings import Settings
+from crm_core.approval_flows import ApprovalFlows
 from crm_core.db import Database
 from crm_core.risk import RiskConfig, RiskRules
 from crm_core.suitability import SuitabilityRules
@@ -34,6 +35,10 @@ class App:
         return config_files.validated("suitability.yaml", self.settings.config_dir, SuitabilityRules)
 
     @cached_property
+    def approval_flows(self) -> ApprovalFlows:
+        return config_files.validated("approval_flows.yaml", self.settings.config_dir, ApprovalFlows)
+
+    @cached_property
     def messages(self):
         from bot.messages import Messages
 
@@ -44,6 +49,7 @@ class App:
         self.risk_rules
         self.channels
         self.suitability
+        self.approval_flows
         self.messages
         self.db.ensure_schema()
         return self
