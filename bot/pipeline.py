@@ -13,10 +13,11 @@ from typing import Callable
 
 from bot.events import ChatEvent
 from bot.logs import new_correlation_id
+from bot.routing import direct_channel
 from crm_core import audit, conversations
 from crm_core.base import Source
 from crm_core.staff import Staff, get_staff, staff_by_platform_id
-from intents.context import HandlerContext
+from intents.context import HandlerContext, Notify
 from intents.dialog import Dialog
 from intents.handlers import load_all
 from intents.masking import mask_personal
@@ -25,6 +26,7 @@ from intents.replies import Reply
 from intents.recognize import Recognizer, build_recognizer
 from intents.rules import language_of
 from intents.types import Intent
+from notifiers.outbox import enqueue
 
 log = logging.getLogger("brokerbot.pipeline")
 
@@ -43,6 +45,19 @@ class Turn:
 
 
 Middleware = Callable[[Turn, Callable[[], Reply]], Reply]
+
+
+def direct_notifier(session, settings, now=None) -> Notify:
+    """notify(staff, reply, purpose=, ref=): a direct message to a staff member through the outbox,
+    queued in `session`'s transaction, on the platform bot.routing.direct_channel names."""
+    def notify(staff: Staff, reply: Reply, *, purpose: str = "notice", ref: str | None = None) -> bool:
+        route = direct_channel(staff, settings)
+        if route is None:
+            log.warning("%s has no platform to be reached on; %s message not queued", staff.login, purpose)
+            return False
+        enqueue(session=session, channel=route[0], target=route[1], reply=reply, purpose=purpose, ref=ref, now=now)
+        return True
+    return notify
 
 
 class Pipeline:
@@ -117,7 +132,9 @@ class Pipeline:
         return HandlerContext(
             session=turn.session, staff=turn.staff, now=event.received_at.astimezone(db.tz), tz=db.tz,
             lang=turn.lang, texts=self.app.messages, risk_rules=self.app.risk_rules, cipher=db.cipher,
-            source=self.source(event), state=turn.state)
+            source=self.source(event), state=turn.state, suitability=self.app.suitability,
+            approval_flows=self.app.approval_flows,
+            notify=direct_notifier(turn.session, self.app.settings, event.received_at))
 
     @staticmethod
     def source(event: ChatEvent) -> Source:

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from bot.alerting import Alerting
 from bot.app import App
+from bot.approvals import remind_overdue
 from bot.pipeline import Pipeline
 from bot.routing import configured_platforms, direct_channel
 from bot.scheduler import Scheduler
@@ -59,6 +60,7 @@ class Service:
         self.scheduler.every(30, "alert_follow_up", self.alerting.follow_up)
         self.scheduler.every(3600, "inbox_cleanup", self.forget_old_claims)
         self.scheduler.every(3600, "suitability_expiry", self.suitability_reminders)
+        self.scheduler.every(60, "approval_sla", lambda: remind_overdue(self.app))
         self.scheduler.daily(calendar.pre_open, "pre_open", self.pre_open)
 
     def queue_reminders(self, now: datetime | None = None) -> int:

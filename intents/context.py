@@ -3,15 +3,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from crm_core.approval_flows import ApprovalFlows
 from crm_core.base import Source
 from crm_core.clients import Client
 from crm_core.crypto import Cipher
 from crm_core.risk import RiskRules
 from crm_core.staff import Staff
+from crm_core.suitability import SuitabilityRules
+
+# notify(staff, reply, purpose=..., ref=...) queues a direct message to another person in this
+# turn's transaction (sent only if the turn commits); False when they have no reachable platform.
+# With a `ref`, the same (purpose, ref) is queued once however often it is called.
+Notify = Callable[..., bool]
 
 
 @dataclass
@@ -27,6 +35,9 @@ class HandlerContext:
     source: Source
     state: dict = field(default_factory=dict)
     client: Client | None = None
+    suitability: SuitabilityRules | None = None
+    approval_flows: ApprovalFlows | None = None
+    notify: Notify | None = None
 
     def t(self, key: str, **values) -> str:
         return self.texts.t(key, self.lang, **values)

@@ -5,6 +5,8 @@ State (per person and platform, kept by the caller between messages):
   pending        a numbered choice waiting for "1"/"第二个": intent, slots, client_ids
   confirm        a write waiting for 确认/取消: intent, slots, confidence, client_id
   last_client_id the client of the last answer ("他的持仓呢")
+  ask            a handler's question ("几倍？"): intent, slots, client_id, lang, and the slot the
+                 next message fills when it is not a request of its own
 """
 from __future__ import annotations
 
@@ -41,8 +43,8 @@ def _summary(ctx: HandlerContext, intent: Intent) -> str:
             continue
         if name == "client" and ctx.client is not None:
             value = ctx.client.name
-        elif name == "channel":
-            value = ctx.t(f"channel_{value}")
+        elif name in ("channel", "approval_type", "decision"):
+            value = ctx.t(f"{name}_{value}")
         elif name == "phone":
             value = mask_phone(str(value))
         parts.append(f"{ctx.t('slot_' + name)} {value}")
@@ -79,10 +81,17 @@ class Dialog:
         return None
 
     def respond(self, ctx: HandlerContext, text: str) -> tuple[Intent | None, Reply]:
+        asked = ctx.state.pop("ask", None)
         resumed = self.resume(ctx, text)
         if isinstance(resumed, Reply):
             return None, resumed
         intent = resumed or self.recognize(text)
+        if asked is not None and resumed is None and intent.name == "unknown":
+            if NO.match(text):
+                return None, Reply(ctx.t("confirm_cancelled"))
+            intent = _restore(asked, "context", asked.get("client_id"))
+            intent.slots[asked["slot"]], intent.confidence = text.strip(), 1.0
+            ctx.lang = ctx.state["lang"] = asked.get("lang", ctx.lang)  # "sc" answers a Chinese question
         spec = catalog().get(intent.name)
         if spec is None:
             intent = Intent("unknown")

@@ -20,7 +20,7 @@ def handler(*names: str):
 
 
 def load_all() -> dict[str, Callable]:
-    from intents.handlers import (alerts, funds, general, interactions, kpi, leads,  # noqa: F401
-                                  lists, profile, reminders)
+    from intents.handlers import (alerts, approvals, funds, general, interactions, kpi,  # noqa: F401
+                                  leads, lists, profile, reminders)
 
     return HANDLERS
