@@ -1,0 +1,369 @@
+"""Approvals in the chat thread, as the people involved see them: a manager asks, the routed
+approver gets a card with the client and the figure and two buttons, nobody else can decide it
+(not another manager, not the requester), a decision is taken once however often it arrives, the
+requester hears of each decision once, the last approval changes the client's record, suitability
+blocks a product above the client's level until a special warning is recorded, overdue steps
+remind and then escalate once, a delegate decides while the delegation lasts, and a bad
+approval_flows.yaml stops start-up. Through the real pipeline, outbox and a fake WeCom."""
+import time
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from bot import config_files
+from bot.app import App
+from bot.approvals import remind_overdue
+from bot.config_files import ConfigFileError
+from bot.events import ChatEvent
+from bot.service import Service
+from crm_core.approval_outcomes import permissions_of, terms_of
+from crm_core.approvals import ApprovalDecision, ApprovalRequest, ApprovalStatus
+from crm_core.audit import AuditEntry
+from crm_core.clients import Client
+from crm_core.interactions import Channel, log_interaction
+from crm_core.outbox import OutboxMessage
+from crm_core.staff import Role, Staff, get_staff
+from crm_core.suitability import record_assessment, record_special_warning
+from tests import factories as f
+from tests.fakes.wecom_crypto import CallbackClient, parse_xml
+from tests.fakes.wecom_server import FakeWeCom
+from tests.running import running
+from tests.test_suitability import C3_ANSWERS
+
+T0 = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
+USERS = {"wangfang", "liuyang", "zhousup", "qianfu", "chenhead", "lijun", "sunhe", "chenrisk"}
+TOKEN, AES_KEY = "brokerbotToken", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+DEFAULT_FLOWS = (config_files.default_dir() / "approval_flows.yaml").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def wecom():
+    with FakeWeCom(users=USERS) as fake:
+        yield fake
+
+
+def build(settings, tmp_path, wecom, flows: str | None = None) -> Service:
+    config = tmp_path / "config"
+    config.mkdir(exist_ok=True)
+    if flows is not None:
+        (config / "approval_flows.yaml").write_text(flows, encoding="utf-8")
+    s = settings.model_copy(update=dict(
+        config_dir=config, wecom_corp_id=wecom.corp_id, wecom_secret=wecom.secret,
+        wecom_agent_id=str(wecom.agent_id), wecom_api_base=wecom.base_url, wecom_token=TOKEN,
+        wecom_aes_key=AES_KEY))
+    svc = Service(App(s))
+    with svc.app.db.transaction() as session:
+        one, two = f.team(session, "一组"), f.team(session, "二组")
+        head = f.staff(session, "chenhead", "陈总", Role.supervisor, one, wecom_userid="chenhead")
+        sup = f.staff(session, "zhousup", "周主管", Role.supervisor, one, head, wecom_userid="zhousup")
+        f.staff(session, "qianfu", "钱副", Role.supervisor, one, head, wecom_userid="qianfu")
+        wang = f.staff(session, "wangfang", "王芳", Role.manager, one, sup, wecom_userid="wangfang")
+        f.staff(session, "liuyang", "刘洋", Role.manager, one, sup, wecom_userid="liuyang")
+        f.staff(session, "lijun", "李军", Role.manager, two, wecom_userid="lijun")
+        f.staff(session, "sunhe", "孙合规", Role.compliance, wecom_userid="sunhe")
+        f.staff(session, "chenrisk", "陈风控", Role.risk, wecom_userid="chenrisk")
+        zhang = f.client(session, "张三", wang, accounts=["A-100"], risk_level="C3")
+        f.snapshot(session, "A-100", T0 - timedelta(hours=1), "1250000.00", "500000.00")
+        log_interaction(session=session, actor=wang, client=zhang, channel=Channel.visit,
+                        occurred_at=T0 - timedelta(days=1), summary="聊了套保方案")
+    return svc
+
+
+@pytest.fixture
+def service(settings, tmp_path, wecom):
+    svc = build(settings, tmp_path, wecom)
+    yield svc
+    svc.stop()
+
+
+def say(svc, user, text, at=T0, mid=None):
+    return svc.pipeline.handle(ChatEvent("wecom", mid or f"m-{user}-{text}-{at}", user, text, at)).text
+
+
+def outbox(svc, **where):
+    with svc.app.db.session() as session:
+        query = select(OutboxMessage).where(OutboxMessage.purpose == "approval").order_by(OutboxMessage.id)
+        for key, value in where.items():
+            query = query.where(getattr(OutboxMessage, key) == value)
+        return list(session.scalars(query))
+
+
+def requests(svc):
+    with svc.app.db.session() as session:
+        return list(session.scalars(select(ApprovalRequest).order_by(ApprovalRequest.id)))
+
+
+def audited(svc, action):
+    with svc.app.db.session() as session:
+        return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
+
+
+def assess_c3(svc, at=T0 - timedelta(days=30)):
+    with svc.app.db.transaction() as session:
+        zhang = session.scalar(select(Client).where(Client.name == "张三"))
+        record_assessment(session=session, actor=get_staff(session=session, login="wangfang"), client=zhang,
+                          answers=C3_ANSWERS, rules=svc.app.suitability, assessed_at=at)
+
+
+def approve_to_the_end(svc, request_id, at=T0):
+    """Each routed approver in turn says 同意; returns who decided."""
+    deciders = []
+    for _ in range(5):
+        [request] = [r for r in requests(svc) if r.id == request_id]
+        if request.status != ApprovalStatus.pending:
+            return deciders
+        with svc.app.db.session() as session:
+            login = session.get(Staff, request.approver_id).login
+        say(svc, login, f"同意 #{request_id}", at)
+        deciders.append(login)
+    raise AssertionError("the request never ended")
+
+
+def test_a_commission_discount_goes_to_the_supervisor_who_alone_decides_it_once(service, wecom):
+    created = say(service, "wangfang", "帮张三申请手续费优惠，按交易所1.2倍")
+    [request] = requests(service)
+    assert f"#{request.id}" in created and "1.2 倍" in created and "周主管" in created
+    [card] = outbox(service, target="zhousup")
+    text = card.body["title"] + "\n" + card.body["text"]
+    for shown in ("张三", "C3", "1.2 倍", "王芳", "1,250,000.00", "2026-11-18 09:00", "聊了套保方案",
+                  f"同意 #{request.id}", f"驳回 #{request.id} 理由"):
+        assert shown in text
+    assert [(c["label"], c["value"]) for c in card.body["choices"]] == [
+        ("同意", f"同意 #{request.id}"), ("驳回", f"驳回 #{request.id}")]
+    service.dispatcher.run_once(now=T0)
+    [sent] = [m["template_card"] for m in wecom.received("zhousup")]
+    assert [b["key"] for b in sent["button_list"]] == [f"同意 #{request.id}", f"驳回 #{request.id}"]
+
+    assert "没有找到" in say(service, "lijun", f"同意 #{request.id}")  # another team's manager
+    assert "不能审批自己" in say(service, "wangfang", f"同意 #{request.id}")
+    assert "不由您审批" in say(service, "sunhe", f"同意 #{request.id}")  # sees the client, not routed to her
+    refusals = audited(service, "approval.decide_refused")
+    assert [(a.actor, a.details["reason"]) for a in refusals] == [
+        ("lijun", "not_the_approver"), ("wangfang", "self_approval"), ("sunhe", "not_the_approver")]
+    assert requests(service)[0].status == ApprovalStatus.pending and terms_of_zhang(service) is None
+
+    later = T0 + timedelta(minutes=5)
+    answers = [say(service, "zhousup", f"同意 #{request.id}", later, mid=f"click-{n}") for n in range(3)]
+    assert "已生效" in answers[0]
+    assert all("已由 周主管 于 2026-11-18 10:05 同意" in a for a in answers[1:])
+    assert requests(service)[0].status == ApprovalStatus.approved
+    assert terms_of_zhang(service).commission_multiple == Decimal("1.2")
+    [told] = outbox(service, target="wangfang")
+    assert "已由 周主管 批准" in told.body["text"] and "1.2 倍" in told.body["text"]
+    assert len(audited(service, "approval.approve")) == 1 and len(audited(service, "approval.apply")) == 1
+
+
+def terms_of_zhang(svc):
+    with svc.app.db.session() as session:
+        zhang = session.scalar(select(Client).where(Client.name == "张三"))
+        return terms_of(session=session, client_id=zhang.id)
+
+
+def test_a_rejection_tells_the_requester_the_reason_and_changes_nothing(service):
+    say(service, "wangfang", "帮张三申请手续费优惠 1.3倍")
+    [request] = requests(service)
+    assert "已驳回" in say(service, "zhousup", f"驳回 #{request.id} 客户交易量不够")
+    [told] = outbox(service, target="wangfang")
+    assert "被 周主管 驳回：客户交易量不够" in told.body["text"]
+    assert "已由 周主管 于 2026-11-18 10:00 驳回" in say(service, "zhousup", f"同意 #{request.id}", mid="late")
+    assert requests(service)[0].status == ApprovalStatus.rejected and terms_of_zhang(service) is None
+
+
+def test_a_discount_close_to_the_exchange_fee_also_needs_compliance(service):
+    assert "共 2 步" in say(service, "wangfang", "帮张三申请手续费优惠，按交易所1.05倍")
+    [request] = requests(service)
+    assert "转 孙合规 继续审批" in say(service, "zhousup", f"同意 #{request.id}")
+    assert terms_of_zhang(service) is None  # not before the last step
+    [card] = outbox(service, target="sunhe")
+    assert "1.05 倍" in card.body["text"] and "第 2/2 步" in card.body["text"]
+    assert "已由 周主管" in say(service, "zhousup", f"同意 #{request.id}", mid="again")  # his step is done
+    assert "已生效" in say(service, "sunhe", f"同意 #{request.id}")
+    assert terms_of_zhang(service).commission_multiple == Decimal("1.05")
+    notices = [m.body["text"] for m in outbox(service, target="wangfang")]
+    assert len(notices) == 2 and "转 孙合规" in notices[0] and "孙合规 批准" in notices[1]
+
+
+def test_a_c3_clients_crude_oil_permission_is_blocked_until_a_special_warning_is_recorded(service):
+    assess_c3(service)
+    blocked = say(service, "wangfang", "帮张三申请开通原油权限")
+    assert "不能开通" in blocked and "C3" in blocked and "R4" in blocked and "特别风险警示书" in blocked
+    assert requests(service) == [] and outbox(service) == []
+    [record] = audited(service, "approval.request_blocked")
+    assert record.details["reason"] == "suitability_above_level"
+
+    with service.app.db.transaction() as session:
+        zhang = session.scalar(select(Client).where(Client.name == "张三"))
+        record_special_warning(session=session, actor=get_staff(session=session, login="wangfang"), client=zhang,
+                               product="原油", signed_at=T0 - timedelta(days=1), evidence="档案柜 B-118",
+                               rules=service.app.suitability)
+    created = say(service, "wangfang", "帮张三申请开通原油权限", mid="again")
+    assert "已提交审批" in created and "已于 2026-11-17 签署特别风险警示书" in created
+    [request] = requests(service)
+    [card] = outbox(service, target="zhousup")
+    assert "原油（R4）" in card.body["text"] and "特别风险警示书" in card.body["text"]
+    assert approve_to_the_end(service, request.id) == ["zhousup", "sunhe"]  # R4 also goes to compliance
+    with service.app.db.session() as session:
+        assert permissions_of(session=session, client_id=request.client_id) == ["crude_oil"]
+
+
+@pytest.mark.parametrize("asked, question, answer, check", [
+    ("帮张三申请手续费优惠", "几倍", "1.2倍",
+     lambda s, c: terms_of(session=s, client_id=c.id).commission_multiple == Decimal("1.2")),
+    ("帮张三申请开通权限", "哪个品种", "rb2605",
+     lambda s, c: permissions_of(session=s, client_id=c.id) == ["commodity_futures"]),
+    ("申请把张三转给别的客户经理", "转给哪位", "刘洋",
+     lambda s, c: c.manager.login == "liuyang"),
+    ("帮张三申请保证金调整", "调整为多少", "15%",
+     lambda s, c: terms_of(session=s, client_id=c.id).margin_ratio == Decimal("0.15")),
+], ids=["commission", "permission", "transfer", "margin"])
+def test_a_request_asks_for_its_figure_and_the_last_approval_applies_it(service, asked, question, answer, check):
+    assess_c3(service)
+    assert question in say(service, "wangfang", asked)
+    assert requests(service) == []
+    assert "已提交审批" in say(service, "wangfang", answer)
+    [request] = requests(service)
+    approve_to_the_end(service, request.id)
+    with service.app.db.session() as session:
+        assert check(session, session.get(Client, request.client_id))
+
+
+def test_a_question_can_be_declined_and_a_figure_below_the_exchange_fee_is_asked_again(service):
+    say(service, "wangfang", "帮张三申请手续费优惠")
+    assert "已取消" in say(service, "wangfang", "取消")
+    assert "没太明白" in say(service, "wangfang", "1.2倍", mid="after-cancel")  # nothing was waiting for it
+    say(service, "wangfang", "帮张三申请手续费优惠", mid="again")
+    assert "不能低于交易所标准" in say(service, "wangfang", "0.9倍")
+    assert "1.3 倍" in say(service, "wangfang", "1.3倍")
+    assert [r.details["fee_multiple"] for r in requests(service)] == ["1.3"]
+
+
+def test_an_overdue_step_reminds_then_escalates_once_and_the_escalation_may_decide(service):
+    say(service, "wangfang", "帮张三申请手续费优惠 1.2倍")
+    [request] = requests(service)
+    assert remind_overdue(service.app, now=T0 + timedelta(minutes=119)) == 0
+    assert remind_overdue(service.app, now=T0 + timedelta(minutes=121)) == 1  # commission: remind after 2h
+    assert remind_overdue(service.app, now=T0 + timedelta(minutes=180)) == 0
+    reminders = [m for m in outbox(service, target="zhousup") if "催办" in m.body["title"]]
+    assert len(reminders) == 1 and "已等待 2 小时" in reminders[0].body["title"]
+    assert outbox(service, target="chenhead") == []
+    assert remind_overdue(service.app, now=T0 + timedelta(minutes=241)) == 1  # escalate after 4h
+    assert remind_overdue(service.app, now=T0 + timedelta(hours=6)) == 0
+    [escalation] = outbox(service, target="chenhead")
+    assert "超时升级" in escalation.body["title"] and "周主管" in escalation.body["title"]
+    assert [c["value"] for c in escalation.body["choices"]] == [f"同意 #{request.id}", f"驳回 #{request.id}"]
+    assert [a.details["to"] for a in audited(service, "approval.escalate")] == ["chenhead"]
+
+    assert "已生效" in say(service, "chenhead", f"同意 #{request.id}", T0 + timedelta(hours=5))
+    with service.app.db.session() as session:
+        decision = session.scalar(select(ApprovalDecision))
+        assert decision.decider.login == "chenhead"
+        assert session.get(Staff, decision.on_behalf_of_id).login == "zhousup"
+
+
+DELEGATION = DEFAULT_FLOWS.replace("delegations: []", """delegations:
+  - from: zhousup
+    to: qianfu
+    until: 2026-11-18
+""")
+
+
+def test_a_delegate_decides_while_the_delegation_lasts(settings, tmp_path, wecom):
+    svc = build(settings, tmp_path, wecom, flows=DELEGATION)
+    try:
+        say(svc, "wangfang", "帮张三申请手续费优惠 1.2倍")
+        [first] = requests(svc)
+        [to_deputy] = outbox(svc, target="qianfu")
+        assert "代 周主管" in to_deputy.body["text"] and len(outbox(svc, target="zhousup")) == 1
+        assert f"#{first.id}" in say(svc, "qianfu", "我的待审批")
+        assert "没有找到" in say(svc, "liuyang", f"同意 #{first.id}")  # a manager who does not stand in
+        assert "已生效" in say(svc, "qianfu", f"同意 #{first.id}")
+        with svc.app.db.session() as session:
+            decision = session.scalar(select(ApprovalDecision))
+            assert (decision.decider.login, session.get(Staff, decision.on_behalf_of_id).login) == ("qianfu", "zhousup")
+
+        next_day = T0 + timedelta(days=1)  # 2026-11-19: the delegation has ended
+        say(svc, "wangfang", "帮张三申请手续费优惠 1.3倍", next_day)
+        second = requests(svc)[-1]
+        assert [m.id for m in outbox(svc, target="qianfu")] == [to_deputy.id]  # nothing new for the deputy
+        assert "不由您审批" in say(svc, "qianfu", f"同意 #{second.id}", next_day)
+        assert requests(svc)[-1].status == ApprovalStatus.pending
+    finally:
+        svc.stop()
+
+
+def test_lists_show_what_waits_for_me_and_how_mine_stand(service):
+    say(service, "wangfang", "帮张三申请手续费优惠 1.2倍")
+    say(service, "wangfang", "帮张三申请手续费优惠 1.05倍")
+    first, second = requests(service)
+    say(service, "zhousup", f"同意 #{first.id}")
+    waiting = service.pipeline.handle(ChatEvent("wecom", "list-1", "zhousup", "我的待审批", T0))
+    assert f"#{second.id}" in waiting.text and f"#{first.id} " not in waiting.text
+    assert [c.value for c in waiting.choices] == [f"同意 #{second.id}", f"驳回 #{second.id}"]
+    mine = say(service, "wangfang", "我的申请")
+    assert "待 周主管 审批（第 1/2 步）" in mine and "已通过" in mine
+    assert "没有待您审批" in say(service, "lijun", "我的待审批")
+    assert f"#{first.id}" in say(service, "wangfang", "张三的申请批了吗")
+
+
+@pytest.mark.parametrize("old, new, where", [
+    ("remind_after: 4h", "remind_after: soon", "sla.remind_after"),
+    ("      - role: risk", "      - role: trader", "flows.margin_adjustment.steps.1.role"),
+    ("          fee_multiple: {below: 1.1}", "          fee: {below: 1.1}",
+     "flows.commission_discount.steps.1.when.fee"),
+    ("delegations: []", "delegations:\n  - {from: zhousup, to: zhousup, until: 2026-12-01}", "delegations.0"),
+    ("  other:                    # anything else, described in words\n    steps:\n      - role: supervisor\n", "",
+     "flows"),
+], ids=["duration", "role", "condition", "delegation", "missing-flow"])
+def test_a_bad_approval_flows_file_stops_start_up_naming_the_line(settings, tmp_path, old, new, where):
+    assert old in DEFAULT_FLOWS
+    bad = DEFAULT_FLOWS.replace(old, new)
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "approval_flows.yaml").write_text(bad, encoding="utf-8")
+    with pytest.raises(ConfigFileError) as error:
+        App(settings.model_copy(update={"config_dir": config})).ready()
+    message = str(error.value)
+    assert "approval_flows.yaml" in message and f": {where}:" in message
+    if new:
+        line = next(n for n, text in enumerate(bad.splitlines(), 1) if new.splitlines()[-1] in text)
+        assert f"line {line}:" in message
+
+
+def test_in_wecom_the_supervisors_click_decides_once_and_the_requester_hears_once(service, wecom):
+    wx = CallbackClient(token=TOKEN, encoding_aes_key=AES_KEY, corp_id=wecom.corp_id)
+    with running(service) as base:
+        def post(envelope) -> str:
+            query, body = envelope
+            answer = httpx.post(f"{base}/wecom/callback", params=query, content=body.encode(), timeout=10)
+            assert answer.status_code == 200
+            return parse_xml(wx.open_reply(answer.content))["Content"] if answer.content else ""
+
+        post(wx.text("wangfang", "帮张三申请手续费优惠，按交易所1.2倍", msg_id=9001))
+        [card] = wait_until(lambda: [m["template_card"] for m in wecom.received("zhousup")])
+        assert "张三" in card["sub_title_text"] and "1.2 倍" in card["sub_title_text"]
+        refused = post(wx.text("lijun", f"同意 #{requests(service)[0].id}", msg_id=9002))
+        refused = refused or wait_until(lambda: [m["text"]["content"] for m in wecom.received("lijun")])[0]
+        approve = next(b["key"] for b in card["button_list"] if b["text"] == "同意")
+        now = int(time.time())
+        for _ in range(3):  # WeCom delivers the click again when our answer is slow
+            post(wx.card_click("zhousup", event_key=approve, task_id=card["task_id"],
+                               response_code=wecom.new_response_code(), create_time=now))
+        wait_until(lambda: [m for m in wecom.received("wangfang") if "批准" in str(m)])
+        # The repeated deliveries were turned away before their HTTP answers, so once the one
+        # click's answer has arrived nothing else is under way.
+        wait_until(lambda: [m for m in wecom.received("zhousup") if m["msgtype"] == "text"])
+    told = [m["text"]["content"] for m in wecom.received("wangfang") if m["msgtype"] == "text" and "批准" in str(m)]
+    assert len(told) == 1 and "周主管" in told[0]
+    assert refused == f"没有找到您可审批的申请 #{requests(service)[0].id}。"
+    assert requests(service)[0].status == ApprovalStatus.approved
+    assert terms_of_zhang(service).commission_multiple == Decimal("1.2")
+
+
+def wait_until(check, seconds: float = 10):
+    deadline = time.monotonic() + seconds
+    while not (value := check()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return value
