@@ -10,6 +10,9 @@ from crm_core.clients import Client
 from crm_core.staff import Role, Staff
 
 SEES_ALL = {Role.risk, Role.compliance, Role.admin}
+# Compliance sees every client but does not act on them (no contacts logged, no requests made);
+# it decides approvals routed to it and reads everything else.
+READ_ONLY = {Role.compliance}
 
 
 def visible_clients(staff: Staff) -> ColumnElement[bool]:

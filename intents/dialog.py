@@ -13,10 +13,11 @@ from __future__ import annotations
 import re
 from typing import Callable
 
+from crm_core import audit
 from crm_core.base import Source
 from crm_core.clients import Client
 from crm_core.crypto import mask_phone
-from crm_core.visibility import can_see
+from crm_core.visibility import READ_ONLY, can_see
 from intents.catalog import catalog
 from intents.context import HandlerContext
 from intents.replies import Choice, Reply
@@ -107,6 +108,11 @@ class Dialog:
                     return intent, resolved
                 ctx.client = resolved
             ctx.state["last_client_id"] = ctx.client.id
+            if spec.write and ctx.staff.role in READ_ONLY:
+                audit.record(session=ctx.session, actor=ctx.staff.login, action="access.read_only",
+                             entity="client", entity_id=ctx.client.id, details={"intent": intent.name},
+                             source=ctx.source)
+                return intent, Reply(ctx.t("read_only_role"))
         complete = all(intent.slots.get(name) for name, slot in spec.slots.items() if slot.required)
         if spec.write and complete and intent.confidence < CONFIDENT and intent.name in self.handlers:
             ctx.state["confirm"] = {"intent": intent.name, "slots": intent.slots, "confidence": intent.confidence,

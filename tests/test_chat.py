@@ -168,3 +168,14 @@ def test_context_expires_after_the_idle_time(app, crm):
     soon = TerminalSession("m1", Pipeline(app).handle, tz=app.db.tz, now=NOW + timedelta(minutes=5))
     chat(app, "m1").send("张三的保证金还够吗")
     assert "rb2601" in soon.send("他的持仓呢").text
+
+
+def test_compliance_reads_every_client_but_changes_none(app, crm):
+    f.staff(crm, "comp1", "孙合规", Role.compliance)
+    crm.commit()
+    talk = chat(app, "comp1")
+    assert "客户权益：1,425,363.60" in talk.send("张三的保证金还够吗").text
+    assert "只读" in talk.send("今天下午拜访了张三，聊了套保方案").text
+    with app.db.session() as session:
+        assert session.scalars(select(Interaction)).all() == []
+        assert [e.action for e in session.scalars(select(audit.AuditEntry))][-1] == "access.read_only"
