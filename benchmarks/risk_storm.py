@@ -194,7 +194,8 @@ def outbox_status(app: App) -> Counter:
 @dataclass
 class Evidence:
     alerts: dict[int, tuple[str, int]]  # alert id -> (level, account id)
-    notices: dict[int, dict[str, tuple[str, datetime | None]]]  # alert id -> recipient -> (outbox status, delivered)
+    # alert id -> recipient -> (outbox status, delivered_at, outbox id)
+    notices: dict[int, dict[str, tuple[str, datetime | None, int]]]
     messages: int  # outbox rows
 
 
@@ -205,9 +206,10 @@ def evidence(app: App) -> Evidence:
         notices: dict[int, dict] = defaultdict(dict)
         rows = session.execute(
             select(AlertNotification.alert_id, AlertNotification.recipient, OutboxMessage.status,
-                   OutboxMessage.delivered_at).join(OutboxMessage, OutboxMessage.id == AlertNotification.outbox_id))
-        for alert_id, recipient, status, delivered in rows:
-            notices[alert_id][recipient] = (getattr(status, "value", status), delivered)
+                   OutboxMessage.delivered_at, OutboxMessage.id)
+            .join(OutboxMessage, OutboxMessage.id == AlertNotification.outbox_id))
+        for alert_id, recipient, status, delivered, outbox_id in rows:
+            notices[alert_id][recipient] = (getattr(status, "value", status), delivered, outbox_id)
         messages = session.scalar(select(func.count()).select_from(OutboxMessage)
                                   .where(OutboxMessage.purpose == "alert"))
     return Evidence(alerts, notices, messages)
@@ -414,21 +416,29 @@ def show(label: str, args, kill: bool, book: Book, report: Report, ev: Evidence,
     expected = Counter()
     for recipients in ev.notices.values():
         expected.update(recipients.keys())
-    # An alert is delivered when all its notices are. When, seen from outside: for each recipient, the
-    # moment its messages had announced as many alerts as it has notices; the latest of its recipients.
-    # The outbox's delivered_at (the evidence) is checked beside it.
-    complete = {key: got.complete_at(key, n) for key, n in expected.items()}
+    # An alert is delivered when all its notices are. When, seen from outside: a recipient's messages
+    # arrive in the order they were queued (the dispatcher sends due rows by id; merged rows keep it),
+    # so the notice in outbox row k has arrived once the recipient's messages announced as many alerts
+    # as its rows up to k hold; the alert's time is the latest of its recipients'. The outbox's
+    # delivered_at (the evidence) is checked beside it.
+    per_row: Counter = Counter()
+    for recipients in ev.notices.values():
+        per_row.update((key, outbox_id) for key, (_, _, outbox_id) in recipients.items())
+    complete, running = {}, Counter()
+    for key, outbox_id in sorted(per_row):
+        running[key] += per_row[key, outbox_id]
+        complete[key, outbox_id] = got.complete_at(key, running[key])
     accepted = datetime.fromtimestamp(report.accepted, timezone.utc)
     outside, recorded, undelivered, short, unseen = [], [], 0, 0, 0
     for alert_id in ev.alerts:
         recipients = ev.notices.get(alert_id, {})
         if len(recipients) < 3:  # its manager, the WeCom and the DingTalk group of its level
             short += 1
-        if not recipients or any(status != "delivered" for status, _ in recipients.values()):
+        if not recipients or any(status != "delivered" for status, _, _ in recipients.values()):
             undelivered += 1
         else:
-            recorded.append((max(d for _, d in recipients.values()) - accepted).total_seconds())
-        arrivals = [complete[key] for key in recipients]
+            recorded.append((max(d for _, d, _ in recipients.values()) - accepted).total_seconds())
+        arrivals = [complete[key, outbox_id] for key, (_, _, outbox_id) in recipients.items()]
         if not recipients or None in arrivals:
             unseen += 1
         else:
