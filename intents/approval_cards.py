@@ -20,6 +20,7 @@ from crm_core.interactions import Interaction
 from crm_core.margin import latest_snapshot
 from crm_core.staff import Staff
 from intents import format as fmt
+from intents.masking import mask_personal
 from intents.replies import Choice, Reply
 
 LANG = "zh"
@@ -68,7 +69,8 @@ def _contacts(session: Session, request: ApprovalRequest, texts, tz: ZoneInfo) -
         return [texts.t("approval_card_no_interaction", LANG)]
     lines = []
     for row in rows:
-        summary = row.summary if len(row.summary) <= SUMMARY_MAX else row.summary[:SUMMARY_MAX - 1] + "…"
+        summary, _ = mask_personal(row.summary)  # free text may hold a phone number
+        summary = summary if len(summary) <= SUMMARY_MAX else summary[:SUMMARY_MAX - 1] + "…"
         lines.append(texts.t("approval_card_interaction", LANG, when=row.occurred_at.astimezone(tz).date().isoformat(),
                              channel=texts.t(f"channel_{row.channel.value}", LANG), summary=summary))
     return lines

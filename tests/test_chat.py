@@ -179,3 +179,10 @@ def test_compliance_reads_every_client_but_changes_none(app, crm):
     with app.db.session() as session:
         assert session.scalars(select(Interaction)).all() == []
         assert [e.action for e in session.scalars(select(audit.AuditEntry))][-1] == "access.read_only"
+
+
+def test_a_phone_number_written_in_a_visit_note_is_masked_when_shown(app, crm):
+    talk = chat(app, "m1")
+    talk.send("今天给张三打了电话，他换了新号码13987654321，下周再联系")
+    profile = talk.send("张三的资料").text
+    assert "13987654321" not in profile and "139****4321" in profile

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from crm_core.interactions import last_interaction
 from intents import format as fmt
+from intents.masking import mask_personal
 from intents.context import HandlerContext
 from intents.handlers import handler
 from intents.replies import Reply
@@ -37,5 +38,5 @@ def client_profile(ctx: HandlerContext, intent: Intent) -> Reply:
                   else fmt.when(last.occurred_at, ctx.tz))
         lines.append(ctx.t("profile_last_interaction", when=moment,
                            channel=ctx.t(f"channel_{last.channel.value}"),
-                           staff=last.staff.name, summary=last.summary))
+                           staff=last.staff.name, summary=mask_personal(last.summary)[0]))
     return Reply("\n".join(lines), private=True)
