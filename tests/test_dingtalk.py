@@ -14,8 +14,9 @@ from sqlalchemy import select
 from bot.service import Service
 from crm_core.audit import AuditEntry
 from crm_core.staff import Role
+from intents.replies import Choice, Reply
 from notifiers.dingtalk import DingTalkSender
-from notifiers.outbox import DeliveryError
+from notifiers.outbox import DeliveryError, enqueue
 from tests import factories as f
 from tests.fakes import dingtalk_sign
 from tests.fakes.dingtalk_server import FakeDingTalk
@@ -203,6 +204,22 @@ def test_a_choice_is_a_card_whose_click_answers_and_updates_it(stream_service, f
     shown = fake.cards[track]["cardData"]["cardParamMap"]
     assert json.loads(shown["sys_full_json_obj"])["msgButtons"] == [] and "已选择" in shown["markdown"]
     assert len(fake.card_updates) == 1
+
+
+def test_a_card_queued_elsewhere_is_updated_after_its_click(stream_service, fake, app):
+    """An approval or a reminder with choices is queued by other code; its click still works."""
+    confirm = Reply("确认给张三开户吗？", choices=[Choice("确认", "确认"), Choice("取消", "取消")])
+    with StreamGateway(fake) as gateway, running(stream_service):
+        assert gateway.wait_connected()
+        with app.db.transaction() as session:
+            enqueue(session=session, channel="dingtalk", target="manager001", reply=confirm, purpose="approval")
+        stream_service.dispatcher.run_once()
+        [track] = fake.cards
+        assert gateway.wait_ack(gateway.push_card_click(track, "manager001", {"value": "取消"}))
+        assert wait_for(lambda: fake.card_updates and fake.robot_messages)
+    buttons = json.loads(fake.card_updates[0]["cardData"]["cardParamMap"]["sys_full_json_obj"])["msgButtons"]
+    assert buttons == [] and "已选择：取消" in fake.cards[track]["cardData"]["cardParamMap"]["markdown"]
+    assert len(robot_texts(fake)) == 1  # the answer to 取消, in the direct chat
 
 
 # -- the sender alone ----------------------------------------------------------------------------

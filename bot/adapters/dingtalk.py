@@ -31,7 +31,7 @@ from typing import Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from bot.events import ChatEvent
 from crm_core.inbox import claim
@@ -136,8 +136,9 @@ class DingTalk:
         if not track or not user or value in (None, ""):
             return
         with self.service.app.db.session() as session:
-            card = session.scalar(select(OutboxMessage).where(
-                OutboxMessage.channel == "dingtalk", OutboxMessage.ref == f"card:{track}"))
+            card = session.scalar(select(OutboxMessage).where(  # queued here, or elsewhere and sent
+                OutboxMessage.channel == "dingtalk",
+                or_(OutboxMessage.ref == f"card:{track}", OutboxMessage.platform_message_id == track)))
             target, body = (card.target, dict(card.body)) if card is not None else (user, {})
         if body.get("asker", user) != user:
             log.info("card %s clicked by %s, not by %s who asked; ignored", track, user, body["asker"])
