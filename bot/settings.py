@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     dingtalk_client_id: str | None = None
     dingtalk_client_secret: str | None = None
     dingtalk_robot_code: str | None = None
-    dingtalk_mode: str = "stream"
+    dingtalk_mode: Literal["stream", "http"] = "stream"
     dingtalk_api_base: str = "https://api.dingtalk.com"
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from crm_core.base import Base
@@ -33,10 +34,16 @@ def load_state(*, session: Session, staff_id: int, platform: str, now: datetime,
 
 
 def save_state(*, session: Session, staff_id: int, platform: str, now: datetime, state: dict) -> None:
-    row = session.scalar(select(Conversation).where(
-        Conversation.staff_id == staff_id, Conversation.platform == platform))
+    """Store the state. Two first messages of one person handled at once (two threads or two
+    replicas) both find no row: the second insert loses on the unique key and updates instead."""
+    where = (Conversation.staff_id == staff_id, Conversation.platform == platform)
+    row = session.scalar(select(Conversation).where(*where))
     if row is None:
-        row = Conversation(staff_id=staff_id, platform=platform)
-        session.add(row)
+        try:
+            with session.begin_nested():
+                session.add(Conversation(staff_id=staff_id, platform=platform, state=state, updated_at=now))
+            return
+        except IntegrityError:
+            row = session.scalar(select(Conversation).where(*where).execution_options(populate_existing=True))
     row.state = state
     row.updated_at = now

@@ -186,3 +186,21 @@ def test_a_phone_number_written_in_a_visit_note_is_masked_when_shown(app, crm):
     talk.send("今天给张三打了电话，他换了新号码13987654321，下周再联系")
     profile = talk.send("张三的资料").text
     assert "13987654321" not in profile and "139****4321" in profile
+
+
+def test_two_first_messages_of_one_person_at_once_both_get_an_answer(app, crm):
+    """Two replicas (two sessions) handle a person's first two messages at the same moment."""
+    from crm_core import conversations
+
+    m1 = crm.scalar(select(f.Staff).where(f.Staff.login == "m1"))
+    with app.db.session() as first, app.db.session() as second:
+        for s in (first, second):
+            assert conversations.load_state(session=s, staff_id=m1.id, platform="wecom", now=NOW,
+                                            idle=timedelta(minutes=30)) == {}
+        conversations.save_state(session=first, staff_id=m1.id, platform="wecom", now=NOW, state={"n": 1})
+        first.commit()
+        conversations.save_state(session=second, staff_id=m1.id, platform="wecom", now=NOW, state={"n": 2})
+        second.commit()
+    with app.db.session() as s:
+        assert conversations.load_state(session=s, staff_id=m1.id, platform="wecom", now=NOW,
+                                        idle=timedelta(minutes=30)) == {"n": 2}
