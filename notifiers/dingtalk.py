@@ -30,15 +30,14 @@ from datetime import timedelta
 import httpx
 
 from crm_core.base import utcnow
-from crm_core.outbox import PlatformToken
 from intents.replies import button_label
 from notifiers.outbox import DeliveryError
+from notifiers.tokens import cached_token, store_token
 
 log = logging.getLogger("brokerbot.dingtalk")
 
 GROUP = "group:"
 STALE_TOKEN = {"InvalidAuthentication"}  # fetch a new token, once
-EARLY = timedelta(minutes=5)  # renew a token this long before DingTalk says it expires
 SESSION_MARGIN_MS = 30_000  # a sessionWebhook this close to its expiry is not used
 CARD_TEMPLATE = "1366a1eb-bc54-4859-ac88-517c56a9acb1.schema"
 FLOW_CONTROL_WAIT = 60.0  # seconds; batchSend names flow-controlled users without saying how long
@@ -73,21 +72,14 @@ class DingTalkSender:
     # -- token ------------------------------------------------------------------------------
     def token(self, *, refresh: bool = False) -> str:
         now = utcnow()
-        with self.db.transaction() as session:
-            row = session.get(PlatformToken, self.key)
-            if row is not None and not refresh and row.expires_at - EARLY > now:
-                return row.token
+        if not refresh and (token := cached_token(self.db, self.key, now)) is not None:
+            return token
         status, data, headers = self._call("POST", self.api_base + "/v1.0/oauth2/accessToken",
                                            json={"appKey": self.client_id, "appSecret": self.client_secret})
         if not data.get("accessToken"):
             raise self._error("/v1.0/oauth2/accessToken", status, data, headers)
         expires = now + timedelta(seconds=int(data.get("expireIn", 7200)))
-        with self.db.transaction() as session:
-            row = session.get(PlatformToken, self.key)
-            if row is None:
-                session.add(PlatformToken(key=self.key, token=data["accessToken"], expires_at=expires))
-            else:
-                row.token, row.expires_at = data["accessToken"], expires
+        store_token(self.db, self.key, data["accessToken"], expires)
         log.info("new DingTalk access token, valid until %s", expires.isoformat())
         return data["accessToken"]
 

@@ -17,9 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crm_core.base import utcnow
-from crm_core.outbox import OutboxMessage, PlatformToken
+from crm_core.outbox import OutboxMessage
 from intents.replies import Reply, button_label
 from notifiers.outbox import DeliveryError, enqueue
+from notifiers.tokens import cached_token, store_token
 
 log = logging.getLogger("brokerbot.wecom")
 
@@ -28,7 +29,6 @@ TRANSIENT = {-1, 45009, 45033}  # system busy, frequency limits
 # 全局错误码 40058 不合法的参数. WeCom documents no code of its own for a reused task_id or a used
 # response_code (searched 2026); the fake answers 40058 for both.
 INVALID_PARAMETER = 40058
-EARLY = timedelta(minutes=5)  # renew a token this long before WeCom says it expires
 
 # Template card limits (发送应用消息, 模板卡片消息, button_interaction; developer.work.weixin.qq.com
 # document/path/90236, checked 2026). Hard: task_id only digits, letters and "_-@", at most 128
@@ -126,20 +126,13 @@ class WeComClient:
     # -- token ------------------------------------------------------------------------------
     def token(self, *, refresh: bool = False) -> str:
         now = utcnow()
-        with self.db.transaction() as session:
-            row = session.get(PlatformToken, self.key)
-            if row is not None and not refresh and row.expires_at - EARLY > now:
-                return row.token
+        if not refresh and (token := cached_token(self.db, self.key, now)) is not None:
+            return token
         data = self._call("GET", "/cgi-bin/gettoken", params={"corpid": self.corp_id, "corpsecret": self.secret})
         if data.get("errcode"):
             raise WeComError(f"gettoken: {data.get('errcode')} {data.get('errmsg')}", code=data["errcode"])
         expires = now + timedelta(seconds=int(data.get("expires_in", 7200)))
-        with self.db.transaction() as session:
-            row = session.get(PlatformToken, self.key)
-            if row is None:
-                session.add(PlatformToken(key=self.key, token=data["access_token"], expires_at=expires))
-            else:
-                row.token, row.expires_at = data["access_token"], expires
+        store_token(self.db, self.key, data["access_token"], expires)
         log.info("new WeCom access token, valid until %s", expires.isoformat())
         return data["access_token"]
 
