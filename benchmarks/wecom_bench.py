@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import itertools
 import json
 import os
@@ -456,28 +455,61 @@ def print_timings(folder: Path) -> None:
         print("  (no timings: the service wrote none)")
         return
     data = json.loads(path.read_text())
-    print(f"  service CPU: {data['cpu_user']:.1f} s user + {data['cpu_system']:.1f} s system, whole run")
+    print(f"  service CPU: {data['cpu_user']:.1f} s user + {data['cpu_system']:.1f} s system, whole run; the "
+          f"event loop thread (HTTP, routing, crypto, access log) {data.get('loop_cpu', 0):.1f} s of it")
+    print(f"  {', '.join(f'{k}: {v}' for k, v in data.get('counts', {}).items())}")
     if data.get("missing"):
         print(f"  not timed (no longer in the code): {', '.join(data['missing'])}")
-    print(f"  {'where':58} {'count':>7} {'mean':>8} {'p50':>8} {'p99':>8} {'max':>8} {'total':>8}")
-    for name, t in sorted(data["timers"].items(), key=lambda kv: -kv[1]["total"]):
-        print(f"  {name:58} {t['count']:>7} {t['mean'] * 1000:7.2f}m {t['p50'] * 1000:7.2f}m "
-              f"{t['p99'] * 1000:7.1f}m {t['max'] * 1000:7.0f}m {t['total']:7.1f}s")
+    print(f"  {'where (wall-clock; CPU = the thread own CPU inside)':58} {'count':>6} {'mean':>8} "
+          f"{'p50':>8} {'p99':>8} {'max':>7} {'total':>7} {'CPU/call':>8} {'CPU':>6}")
+    for name, t in sorted(data["timers"].items(), key=lambda kv: -kv[1].get("total", kv[1]["cpu"] or 0)):
+        cpu = t.get("cpu")
+        cpu_cols = f" {cpu / t['count'] * 1000:7.2f}m {cpu:5.1f}s" if cpu is not None and t["count"] else ""
+        if "mean" not in t:
+            print(f"  {name:58} {t['count']:>6} {'':>8} {'':>8} {'':>8} {'':>7} {'':>7}{cpu_cols}")
+            continue
+        print(f"  {name:58} {t['count']:>6} {t['mean'] * 1000:7.2f}m {t['p50'] * 1000:7.2f}m "
+              f"{t['p99'] * 1000:7.1f}m {t['max'] * 1000:6.0f}m {t['total']:6.1f}s{cpu_cols}")
+
+
+# Built-ins in which a thread waits rather than computes (locks, queues, sockets, sleeps).
+WAITING = re.compile(r"^<?\{?(method|built-in method) '?(acquire|get|poll|select|recv|recv_into|send|sendall|wait|"
+                     r"sleep|accept|connect)'? ")
+
+
+def where(file: str, name: str) -> str:
+    """A profile entry's package: the project's own folders, a site-package, the standard library."""
+    if file == "~":
+        owner = re.search(r"of '([\w.]+)", name)
+        return f"{owner.group(1).split('.')[0] if owner else 'builtins'} (C)"
+    parts = file.replace("\\", "/").split("/")
+    if "site-packages" in parts:
+        return parts[parts.index("site-packages") + 1].removesuffix(".py")
+    for own in ("bot", "crm_core", "intents", "notifiers", "benchmarks"):
+        if own in parts:
+            return own
+    return "stdlib " + (parts[-2] if parts[-1] == "__init__.py" else parts[-1]).removesuffix(".py")
 
 
 def print_profile(folder: Path) -> None:
+    """Where the service's time went, waits left out: per package, then the top functions (own time)."""
     path = folder / "profile.pstats"
     if not path.exists():
         print("  (no profile written)")
         return
-    for order, restrict in (("tottime", 30), ("cumulative", r"/(bot|crm_core|intents|notifiers)/")):
-        out = io.StringIO()
-        stats = pstats.Stats(str(path), stream=out).sort_stats(order)
-        stats.print_stats(restrict, 30) if isinstance(restrict, str) else stats.print_stats(restrict)
-        lines = out.getvalue().splitlines()
-        start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
-        print(f"  -- cProfile, all threads, by {order} --")
-        print("\n".join("  " + line for line in lines[start:] if line.strip()))
+    rows = [(tt, nc, file, line, name) for (file, line, name), (_, nc, tt, _, _) in
+            pstats.Stats(str(path)).stats.items() if not (file == "~" and WAITING.match(name))]
+    total = sum(r[0] for r in rows) or 1
+    per = Counter()
+    for tt, _, file, _, name in rows:
+        per[where(file, name)] += tt
+    print(f"  -- cProfile, all threads: {total:.1f} s of own time outside waits, by package --")
+    for package, seconds in per.most_common(15):
+        print(f"  {package:40} {seconds:7.2f} s  {seconds / total:5.1%}")
+    print("  -- the 25 functions with the most own time --")
+    for tt, nc, file, line, name in sorted(rows, reverse=True)[:25]:
+        short = file if file == "~" else "/".join(file.split("/")[-2:])
+        print(f"  {tt:7.2f} s {nc:>8} calls  {short}:{line}({name})"[:150])
 
 
 def crypto_cost(sample: str, n: int = 3000) -> float:
