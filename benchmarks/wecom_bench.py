@@ -440,8 +440,8 @@ def log_lines(folder: Path) -> tuple[Counter, Counter]:
             if record.get("exc"):  # the exception's own line (SQLAlchemy adds [SQL: ...] lines after it)
                 lines = record["exc"].strip().splitlines()
                 exceptions[next((x for x in reversed(lines) if EXCEPTION.match(x)), lines[-1])[:160]] += 1
-            elif record.get("level") == "ERROR":  # an error without a traceback: its message, numbers blurred
-                exceptions[re.sub(r"\d+", "N", str(record.get("msg")))[:160]] += 1
+            elif record.get("level") == "ERROR":  # an error without a traceback: its message, ids and numbers blurred
+                exceptions[re.sub(r"[^\s,]*\d[^\s,]*", "N", str(record.get("msg")))[:160]] += 1
             continue
         parts = line.split(" ", 3)
         if len(parts) > 2 and parts[2] in {"ERROR", "WARNING", "CRITICAL"}:
