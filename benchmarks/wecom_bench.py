@@ -2,7 +2,7 @@
 callbacks, with WeCom's API played by the fake on loopback (tests/fakes/wecom_server.py).
 
     python benchmarks/wecom_bench.py [--seconds 30] [--senders 100] [--pg URL] [--no-sqlite]
-                                     [--diagnose] [--profile]
+                                     [--cold] [--diagnose] [--profile] [--keep]
 
 For each database (a SQLite file; with --pg also a fresh PostgreSQL schema, dropped afterwards):
 builds the demo dataset (crm_core.demo.seed_demo), adds managers with a WeCom id until there are
@@ -18,7 +18,8 @@ Prints: messages per second; p50/p99 ack latency (HTTP response time of the call
 latency (callback sent -> passive reply, or -> the fake's receipt of message/send, timed by the
 fake); passive vs outbox replies; errors; missing and duplicate replies; CPU use; and the cost of a
 bare decrypt+encrypt of one message with wechatpy's WeChatCrypto on one thread. --diagnose runs the
-service through benchmarks/wecom_serve.py and prints where its time goes; --profile adds cProfile.
+service through benchmarks/wecom_serve.py and prints where its time goes; --profile adds cProfile;
+--cold warms up with every sender at once on the cold service; --keep keeps the service's folder.
 """
 from __future__ import annotations
 
