@@ -287,7 +287,7 @@ def received(wecom: FakeWeCom, ding: TimedDingTalk) -> Received:
 
 
 def log_lines(folder: Path) -> tuple[Counter, Counter]:
-    """Lines per level in the service log, and the WARNING and ERROR messages (first 100 characters)."""
+    """Lines per level in the service log, and the WARNING and ERROR messages (digits as N, 100 characters)."""
     levels, messages = Counter(), Counter()
     path = folder / "brokerbot.log"
     for line in (path.read_text(encoding="utf-8").splitlines() if path.exists() else []):
@@ -297,7 +297,7 @@ def log_lines(folder: Path) -> tuple[Counter, Counter]:
             continue
         levels[entry.get("level", "?")] += 1
         if entry.get("level") in ("WARNING", "ERROR", "CRITICAL"):
-            messages[f"{entry['level']} {entry.get('msg', '')[:100]}"] += 1
+            messages[f"{entry['level']} {re.sub(r'[0-9]+', 'N', entry.get('msg', ''))[:100]}"] += 1
     return levels, messages
 
 
@@ -471,9 +471,10 @@ def show(label: str, args, kill: bool, book: Book, report: Report, ev: Evidence,
               f"having received {report.killed_seen} message(s); outbox at the kill {dict(report.at_kill)}; "
               f"restarted in {report.restart_seconds:.1f} s")
         if report.done is not None:
+            lease = (f"; the {report.at_kill['sending']} rows the killed dispatcher had claimed wait for its "
+                     f"{LEASE:.0f} s lease") if report.at_kill["sending"] else ""
             print(f"recovery               : every outbox row delivered {report.done - report.restarted:.1f} s after "
-                  f"the restart ({report.done - report.accepted:.1f} s after acceptance; the killed dispatcher's "
-                  f"claimed rows wait for its {LEASE:.0f} s lease)")
+                  f"the restart ({report.done - report.accepted:.1f} s after acceptance{lease})")
         duplicates = sum(max(0, got.told[k] - expected[k]) for k in expected)
         print(f"nothing lost?          : {undelivered} alerts with an undelivered notice, {short} with a notice "
               f"missing; alerts announced twice by the fakes: {duplicates}")
