@@ -44,7 +44,9 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # Enough connections for the callback workers (16 per platform adapter), the dispatcher and
+    # the scheduled jobs at once; SQLAlchemy's default 5 + 10 made them queue for a connection.
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
 
 
 class Database:

@@ -10,6 +10,7 @@ merged into one.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from dataclasses import asdict
 from datetime import datetime, timedelta
@@ -78,6 +79,8 @@ class Dispatcher:
         self.base_delay = base_delay
         self.lease = timedelta(seconds=lease)
         self.batch = batch
+        self._running = threading.Lock()
+        self._again = False
 
     def _claim(self, session: Session, now: datetime) -> list[OutboxMessage]:
         due = (select(OutboxMessage).where(
@@ -97,7 +100,23 @@ class Dispatcher:
             OutboxMessage.delivered_at > now - timedelta(minutes=1)).order_by(OutboxMessage.delivered_at)))
 
     def run_once(self, now: datetime | None = None) -> int:
-        """Deliver what is due; returns how many messages were delivered."""
+        """Deliver what is due; returns how many messages were delivered. One run at a time per
+        dispatcher: a call while another runs asks that run to go round once more and returns 0
+        (adapters call this after queueing a reply; the scheduler calls it every 2 s)."""
+        if not self._running.acquire(blocking=False):
+            self._again = True
+            return 0
+        delivered = 0
+        try:
+            while True:
+                self._again = False
+                delivered += self._run(now)
+                if not self._again:
+                    return delivered
+        finally:
+            self._running.release()
+
+    def _run(self, now: datetime | None) -> int:
         now = now or utcnow()
         with self.db.transaction() as session:
             claimed = [row.id for row in self._claim(session, now)]
@@ -105,11 +124,33 @@ class Dispatcher:
         for row_id in claimed:
             if row_id in done:
                 continue
-            with self.db.transaction() as session:
+            with self.db.transaction() as session:  # what to send; the rows stay leased to us
                 row = session.get(OutboxMessage, row_id)
                 group = self._group(session, row, now)
                 done.update(r.id for r in group)
-                delivered += self._deliver(session, group, now)
+                if self._held(session, group, now):
+                    continue
+                for member in group:
+                    member.status, member.next_attempt_at = OutboxStatus.sending, now + self.lease
+                ids, channel, target, body = [r.id for r in group], row.channel, row.target, self._body(group)
+            # No transaction is open while the platform is called: a slow send holds no
+            # connection, and a sender may use the database itself (its token cache).
+            try:
+                message_id, error = self.senders[channel].send(target, body), None
+            except DeliveryError as exc:
+                message_id, error = None, exc
+            except Exception as exc:  # a sender bug or an unexpected transport error: retry, loudly
+                log.exception("sender for %s raised", channel)
+                message_id, error = None, DeliveryError(f"{type(exc).__name__}: {exc}")
+            with self.db.transaction() as session:
+                rows = [session.get(OutboxMessage, i) for i in ids]
+                if error is not None:
+                    self._failed(rows, error, now)
+                    continue
+                for member in rows:
+                    member.status, member.delivered_at = OutboxStatus.delivered, now
+                    member.platform_message_id, member.attempts = message_id, member.attempts + 1
+                delivered += len(rows)
         return delivered
 
     def _group(self, session: Session, row: OutboxMessage, now: datetime) -> list[OutboxMessage]:
@@ -121,31 +162,26 @@ class Dispatcher:
             OutboxMessage.next_attempt_at <= now + self.lease).order_by(OutboxMessage.id))
         return [row, *waiting]
 
-    def _deliver(self, session: Session, group: list[OutboxMessage], now: datetime) -> int:
+    def _held(self, session: Session, group: list[OutboxMessage], now: datetime) -> bool:
+        """At the target's per-minute limit the group waits (pending), never dropped."""
         head = group[0]
         limit = PER_MINUTE.get(head.channel)
-        if limit is not None:
-            recent = self._sent_last_minute(session, head, now)
-            if len(recent) >= limit:
-                for row in group:  # held back, not dropped
-                    row.status, row.next_attempt_at = OutboxStatus.pending, recent[-limit] + timedelta(minutes=1)
-                return 0
-        body = head.body if len(group) == 1 else {
-            "text": "\n\n".join(r.body.get("text", "") for r in group), "title": head.body.get("title"),
-            "choices": []}
-        try:
-            message_id = self.senders[head.channel].send(head.target, body)
-        except DeliveryError as exc:
-            self._failed(group, exc, now)
-            return 0
-        except Exception as exc:  # a sender bug or an unexpected transport error: retry, loudly
-            log.exception("sender for %s raised", head.channel)
-            self._failed(group, DeliveryError(f"{type(exc).__name__}: {exc}"), now)
-            return 0
+        if limit is None:
+            return False
+        recent = self._sent_last_minute(session, head, now)
+        if len(recent) < limit:
+            return False
         for row in group:
-            row.status, row.delivered_at = OutboxStatus.delivered, now
-            row.platform_message_id, row.attempts = message_id, row.attempts + 1
-        return len(group)
+            row.status, row.next_attempt_at = OutboxStatus.pending, recent[-limit] + timedelta(minutes=1)
+        return True
+
+    @staticmethod
+    def _body(group: list[OutboxMessage]) -> dict:
+        head = group[0]
+        if len(group) == 1:
+            return head.body
+        return {"text": "\n\n".join(r.body.get("text", "") for r in group), "title": head.body.get("title"),
+                "choices": []}
 
     def _failed(self, group: list[OutboxMessage], exc: DeliveryError, now: datetime) -> None:
         for row in group:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import IntegrityError
+
 from crm_core.outbox import PlatformToken
 
 EARLY = timedelta(minutes=5)  # renew a token this long before it expires
@@ -19,9 +21,17 @@ def cached_token(db, key: str, now: datetime) -> str | None:
 
 
 def store_token(db, key: str, token: str, expires_at: datetime) -> None:
-    with db.transaction() as session:
-        row = session.get(PlatformToken, key)
-        if row is None:
-            session.add(PlatformToken(key=key, token=token, expires_at=expires_at))
-        else:
-            row.token, row.expires_at = token, expires_at
+    """Store a new token. Two threads or replicas fetching the first token at once both insert:
+    the later one finds the row and updates it."""
+    for attempt in (1, 2):
+        try:
+            with db.transaction() as session:
+                row = session.get(PlatformToken, key)
+                if row is None:
+                    session.add(PlatformToken(key=key, token=token, expires_at=expires_at))
+                else:
+                    row.token, row.expires_at = token, expires_at
+            return
+        except IntegrityError:
+            if attempt == 2:
+                raise

@@ -204,3 +204,10 @@ def test_two_first_messages_of_one_person_at_once_both_get_an_answer(app, crm):
     with app.db.session() as s:
         assert conversations.load_state(session=s, staff_id=m1.id, platform="wecom", now=NOW,
                                         idle=timedelta(minutes=30)) == {"n": 2}
+
+
+def test_a_position_with_no_profit_or_loss_is_shown_as_zero(app, crm):
+    f.position(crm, "90012345", SNAP_AT, "CZCE", "MA601", "long", 10, "0.00", "0.00")
+    crm.commit()
+    text = chat(app, "m1").send("张三的持仓").text
+    assert "MA601（CZCE）多 10手 保证金 0.00 盈亏 0.00" in text

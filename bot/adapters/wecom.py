@@ -76,8 +76,16 @@ def router(service, *, token: str, aes_key: str, corp_id: str) -> APIRouter:
             enqueue_reply(session=session, target=user, reply=reply)
         service.dispatcher.run_once()
 
+    def take(event: ChatEvent) -> Reply | None:
+        """Claim the message and answer it; None for a retry of a message already taken."""
+        if not claimed(event.message_id, event.received_at):
+            return None
+        return service.pipeline.handle(event)  # never raises: its errors become a reply
+
     def send_later(event: ChatEvent, future) -> None:
-        queue(event.user_id, future.result())  # the pipeline never raises: its errors become a reply
+        reply = future.result()
+        if reply is not None:
+            queue(event.user_id, reply)
 
     def answer_click(event: ChatEvent, click: Click) -> None:
         """The card is updated first (its buttons give way to the choice), then the answer follows as
@@ -118,18 +126,22 @@ def router(service, *, token: str, aes_key: str, corp_id: str) -> APIRouter:
             log.warning("undecryptable WeCom callback", exc_info=True)
             return PlainTextResponse("bad request", status_code=400)
         event, click = _event(xml)
-        loop = asyncio.get_running_loop()
-        if event is None or not await loop.run_in_executor(workers, claimed, event.message_id, event.received_at):
-            return PlainTextResponse("")  # nothing to say, or a retry of what was taken
+        if event is None:
+            return PlainTextResponse("")  # enter_agent and other events need no answer
         if click is not None:
-            workers.submit(logged, answer_click, event, click)
+            workers.submit(logged, lambda: claimed(event.message_id, event.received_at)
+                           and answer_click(event, click))
             return PlainTextResponse("")
-        future = workers.submit(service.pipeline.handle, event)
+        # The claim and the answer share the deadline: a slow database delays neither WeCom's ack
+        # (a late ack makes WeCom retry) nor the answer, which then follows through the outbox.
+        future = workers.submit(take, event)
         try:
             reply = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), ACK_DEADLINE)
         except asyncio.TimeoutError:
             future.add_done_callback(lambda f: workers.submit(logged, send_later, event, f))
             return PlainTextResponse("")
+        if reply is None:
+            return PlainTextResponse("")  # a retry of what was taken
         if reply.choices:  # buttons need a template card: sent as an app message
             workers.submit(logged, send_later, event, future)
             return PlainTextResponse("")

@@ -63,9 +63,9 @@ def query_positions(ctx: HandlerContext, intent: Intent) -> Reply:
         for p in rows:
             lines.append(ctx.t("positions_row", instrument=p.instrument, exchange=p.exchange,
                                direction=ctx.t(f"direction_{p.direction.value}"), volume=p.volume,
-                               margin=fmt.money(p.margin or 0), pnl=fmt.money(p.position_profit or 0)))
-            total_margin += p.margin or 0
-            total_pnl += p.position_profit or 0
+                               margin=fmt.money(_amount(p.margin)), pnl=fmt.money(_amount(p.position_profit))))
+            total_margin += _amount(p.margin)
+            total_pnl += _amount(p.position_profit)
         if len(rows) > 1:
             lines.append(ctx.t("positions_total", margin=fmt.money(total_margin), pnl=fmt.money(total_pnl)))
         lines.append(ctx.t("margin_time", value=fmt.when(rows[0].timestamp, ctx.tz)))
@@ -74,3 +74,8 @@ def query_positions(ctx: HandlerContext, intent: Intent) -> Reply:
         key = "positions_none_for_instrument" if wanted else "client_no_accounts"
         blocks.append(ctx.t(key, client=client.name, instrument=intent.slots.get("instrument", "")))
     return Reply("\n\n".join(blocks), private=True)
+
+
+def _amount(value: Decimal | None) -> Decimal:
+    """A missing amount counts as zero (a Decimal: `value or 0` would turn 0.00 into int 0)."""
+    return value if value is not None else Decimal("0.00")
