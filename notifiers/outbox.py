@@ -103,18 +103,18 @@ class Dispatcher:
         """Deliver what is due; returns how many messages were delivered. One run at a time per
         dispatcher: a call while another runs asks that run to go round once more and returns 0
         (adapters call this after queueing a reply; the scheduler calls it every 2 s)."""
-        if not self._running.acquire(blocking=False):
-            self._again = True
-            return 0
         delivered = 0
-        try:
-            while True:
+        while True:
+            if not self._running.acquire(blocking=False):
+                self._again = True
+                return delivered
+            try:
                 self._again = False
                 delivered += self._run(now)
-                if not self._again:
-                    return delivered
-        finally:
-            self._running.release()
+            finally:
+                self._running.release()
+            if not self._again:  # checked after releasing, so a call that just missed the lock is served
+                return delivered
 
     def _run(self, now: datetime | None) -> int:
         now = now or utcnow()
