@@ -132,6 +132,7 @@ class Service:
 
             self._socket = SocketModeHandler(self.slack_app(), s.slack_app_token)
             self._socket.connect()
+        self.dispatcher.recover()  # what a killed predecessor had claimed goes out now
         self.scheduler.start()
         log.info("service started; senders: %s", ", ".join(sorted(self.senders)) or "none")
 

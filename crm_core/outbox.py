@@ -42,6 +42,9 @@ class OutboxMessage(Base):
     platform_message_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The dispatcher holding the lease, "host:pid": a restarted process takes back at once what a
+    # dead process on its host had claimed, instead of waiting for the lease to run out.
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
 
 
 class PlatformToken(Base):

@@ -1,6 +1,7 @@
 """Outgoing messages through the durable outbox to a fake WeCom that speaks the real API:
 delivered with the platform's id, retried on errors, held back (never dropped) at the
 30-a-minute limit, a stale token replaced exactly once, reminders delivered at their time."""
+import os
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -126,3 +127,18 @@ def test_the_same_answer_twice_reaches_the_person_twice_but_a_retry_after_a_late
     assert dispatcher.run_once(now=T0 + timedelta(seconds=2)) == 0
     assert dispatcher.run_once(now=T0 + timedelta(minutes=1)) == 1
     assert [m["text"]["content"] for m in wecom.received("wangfang")].count("again 0") == 1
+
+
+def test_after_a_kill_the_restarted_service_sends_what_the_dead_process_had_claimed_at_once(app, wecom, client):
+    import socket
+
+    queue(app, n=3)
+    with app.db.transaction() as session:  # as a killed dispatcher left them: leased for two minutes
+        rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        owners = [f"{socket.gethostname()}:999999999", f"{socket.gethostname()}:{os.getpid()}", "otherhost:1"]
+        for row, owner in zip(rows, owners):
+            row.status, row.next_attempt_at, row.claimed_by = OutboxStatus.sending, T0 + timedelta(minutes=2), owner
+    dispatcher = Dispatcher(app.db, {"wecom": client})
+    assert dispatcher.recover(now=T0) == 1  # only the dead process's row; a live one and another host's wait
+    assert dispatcher.run_once(now=T0) == 1
+    assert [m["text"]["content"] for m in wecom.received("wangfang")] == ["hello 0"]
