@@ -8,7 +8,6 @@ at 100%, force close at an exchange risk degree of 100%; an alert resolves below
 from __future__ import annotations
 
 import random
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -16,12 +15,13 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert, text
 
 from crm_core.accounts import Account
 from crm_core.clients import Client
 from crm_core.margin import default_available, ratio
 from crm_core.staff import Role, Staff, Team
+from tests.pg_schema import scratch_schema
 
 KEY = "brokerbot-bench-secret-key-0123456789"
 TZ = "Asia/Shanghai"
@@ -38,16 +38,8 @@ def database(pg_url: str | None, folder: Path, name: str = "bench"):
     if pg_url is None:
         yield f"sqlite:///{folder / (name + '.db')}"
         return
-    schema = f"{name}_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{pg_url}{'&' if '?' in pg_url else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with scratch_schema(pg_url, name) as url:
+        yield url
 
 
 @dataclass(frozen=True)

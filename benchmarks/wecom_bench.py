@@ -37,7 +37,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter, defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,7 +48,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 import httpx  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 from wechatpy.enterprise.crypto import WeChatCrypto  # noqa: E402
 from wechatpy.enterprise.replies import TextReply  # noqa: E402
 
@@ -58,6 +57,7 @@ from bot.settings import Settings  # noqa: E402
 from crm_core.clients import Client  # noqa: E402
 from crm_core.demo import seed_demo  # noqa: E402
 from crm_core.inbox import InboundMessage  # noqa: E402
+from tests.pg_schema import scratch_schema  # noqa: E402
 from crm_core.outbox import OutboxMessage, OutboxStatus  # noqa: E402
 from crm_core.staff import Role, Staff, Team, list_staff  # noqa: E402
 from crm_core.visibility import visible_clients  # noqa: E402
@@ -84,16 +84,8 @@ def database(pg_url: str | None, folder: Path):
     if pg_url is None:
         yield f"sqlite:///{folder / 'bench.db'}"
         return
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{pg_url}{'&' if '?' in pg_url else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with scratch_schema(pg_url, "bench") as url:
+        yield url
 
 
 @dataclass
