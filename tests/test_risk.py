@@ -302,3 +302,27 @@ def test_many_alerts_resolving_at_once_are_written_in_one_statement_and_announce
     assert len(resolving) == 1
     told = next(m.body["text"] for m in outbox(service) if m.target == "wangfang" and "已解除" in m.body["text"])
     assert "40 条" in told
+
+
+def test_a_snapshot_batch_through_the_rest_api_raises_the_margin_call_once(service, fakes):
+    from fastapi.testclient import TestClient
+
+    from bot.http import create_app
+    from crm_core import tokens
+
+    wecom, ding = fakes
+    with service.app.db.transaction() as session:
+        token = tokens.create_token(session=session, name="back-office")
+    row = {"account_no": "A-100", "timestamp": "2026-11-18T10:00:00+08:00", "balance": "1000000.00",
+           "curr_margin": "1023500.00"}
+    http = TestClient(create_app(service))
+    assert http.post("/api/v1/snapshots", json=[row]).status_code == 401
+    assert not alerts(service)
+    for _ in range(2):  # the same batch again gives nothing new
+        assert http.post("/api/v1/snapshots", json=[row],
+                         headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    [alert] = alerts(service).values()
+    assert alert.level == AlertLevel.margin_call
+    service.dispatcher.run_once()
+    assert len(wecom.received("wangfang")) == 1 and f"#{alert.id} " in str(wecom.webhook_messages["riskkey"])
+    assert len(ding.webhook_messages) == 1
