@@ -23,7 +23,7 @@ announce (digest heads "N 条" plus single alerts) against the notices the datab
 Prints: the batch's response time; time until every alert is delivered, and per alert (p50, max,
 how many within 60 s); the messages each robot received in its busiest 60 s and what the fakes
 refused; each person's busiest minute; and for the kill run: the outbox at the kill, the time to
-recover after the restart (a row claimed by the killed dispatcher waits for its 120 s lease),
+recover after the restart (rows the killed dispatcher had leased are taken back at start-up),
 duplicates the fakes saw, and alerts without delivered notices (lost).
 """
 from __future__ import annotations
@@ -471,8 +471,9 @@ def show(label: str, args, kill: bool, book: Book, report: Report, ev: Evidence,
               f"having received {report.killed_seen} message(s); outbox at the kill {dict(report.at_kill)}; "
               f"restarted in {report.restart_seconds:.1f} s")
         if report.done is not None:
-            lease = (f"; the {report.at_kill['sending']} rows the killed dispatcher had claimed wait for its "
-                     f"{LEASE:.0f} s lease") if report.at_kill["sending"] else ""
+            lease = (f"; {report.at_kill['sending']} rows were leased by the killed dispatcher: a restart on "
+                     f"the same host takes them back at once, another host waits out the {LEASE:.0f} s lease"
+                     ) if report.at_kill["sending"] else ""
             print(f"recovery               : every outbox row delivered {report.done - report.restarted:.1f} s after "
                   f"the restart ({report.done - report.accepted:.1f} s after acceptance{lease})")
         duplicates = sum(max(0, got.told[k] - expected[k]) for k in expected)
