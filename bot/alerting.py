@@ -25,6 +25,7 @@ from crm_core.outbox import OutboxMessage
 from crm_core.risk_watch import Change, evaluate
 from crm_core.staff import Role, Staff
 from intents.format import money, percent, when
+from intents.handlers.alerts import label_key
 from intents.replies import Choice, Reply
 from notifiers.outbox import enqueue
 
@@ -163,9 +164,7 @@ class Alerting:
         return self._person(supervisor)
 
     def _groups(self, people: "People", alert: Alert) -> list[Recipient]:
-        channels = getattr(self.app, "channels", None)
-        if channels is None:
-            return []
+        channels = self.app.channels
         if alert.kind == AlertKind.large_transfer:
             chosen = [c for c in channels.channels
                       if self.config.large_transfer and c.name in self.config.large_transfer.channels]
@@ -219,9 +218,7 @@ class Alerting:
         return self.app.messages.t(key, "zh", **values)
 
     def _label(self, alert: Alert) -> str:
-        if alert.kind != AlertKind.risk:
-            return self.t(f"alert_kind_{alert.kind.value}")
-        return self.t(f"level_{alert.level.value}")
+        return self.t(label_key(alert))
 
     def _figures(self, alert: Alert) -> str:
         tz = self.app.db.tz

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from crm_core.alerts import AlertLevel
 from crm_core.margin import MarginSnapshot
@@ -22,10 +22,6 @@ from crm_core.margin import MarginSnapshot
 ORDER = (AlertLevel.warning, AlertLevel.margin_call, AlertLevel.force_close)
 RATIOS = ("risk_degree", "exchange_risk_degree")
 HUNDRED = Decimal(100)
-
-
-class RiskRulesError(ValueError):
-    pass
 
 
 class _Strict(BaseModel):
@@ -125,16 +121,6 @@ class RiskRules:
         return cls(RiskConfig(levels={AlertLevel.warning: Threshold(risk_degree=Decimal(80)),
                                       AlertLevel.margin_call: Threshold(risk_degree=Decimal(100)),
                                       AlertLevel.force_close: Threshold(exchange_risk_degree=Decimal(100))}))
-
-    @classmethod
-    def from_dict(cls, data: dict, where: str = "risk_rules.yaml") -> "RiskRules":
-        data = {k: v for k, v in data.items() if k != "__file__"}
-        try:
-            return cls(RiskConfig.model_validate(data))
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            field = ".".join(str(p) for p in error["loc"])
-            raise RiskRulesError(f"{where}: {field}: {error['msg']}") from None
 
     @property
     def thresholds(self) -> dict[AlertLevel, Threshold]:

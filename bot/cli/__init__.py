@@ -9,7 +9,6 @@ import typer
 from bot import logs
 from bot.config_files import ConfigFileError
 from crm_core.db import KeyMismatch, SchemaError
-from crm_core.risk import RiskRulesError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="brokerbot: chat assistant for futures and securities account managers.")
@@ -22,7 +21,7 @@ class CommandError(Exception):
 
 
 # Exceptions whose message is already a sentence for the user.
-USER_ERRORS = (CommandError, SchemaError, KeyMismatch, ConfigFileError, RiskRulesError, FileNotFoundError)
+USER_ERRORS = (CommandError, SchemaError, KeyMismatch, ConfigFileError, FileNotFoundError)
 
 
 def _register() -> None:

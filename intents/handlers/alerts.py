@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import case, func, select
 
 from crm_core import audit
-from crm_core.alerts import ACTIVE, Alert, AlertKind, AlertStatus
+from crm_core.alerts import ACTIVE, SEVERITY, Alert, AlertKind, AlertStatus
 from crm_core.clients import Client
 from crm_core.staff import Role, Staff
 from crm_core.visibility import can_see, visible_clients
@@ -17,13 +17,14 @@ from intents.types import Intent
 
 SHOWN = 20
 ACTS_ON_ALERTS = {Role.manager, Role.supervisor, Role.risk, Role.admin}  # compliance reads only
-SEVERITY_ORDER = case({"force_close": 3, "margin_call": 2, "warning": 1}, value=Alert.level)
+SEVERITY_ORDER = case({level.value: rank for level, rank in SEVERITY.items()}, value=Alert.level)
 
 
-def _label(ctx: HandlerContext, alert: Alert) -> str:
+def label_key(alert: Alert) -> str:
+    """The messages.yaml key naming an alert: its level (警告/追保/强平), or the kind of a notice."""
     if alert.kind != AlertKind.risk:
-        return ctx.t(f"alert_kind_{alert.kind.value}")
-    return ctx.t(f"level_{alert.level.value}")
+        return f"alert_kind_{alert.kind.value}"
+    return f"level_{alert.level.value}"
 
 
 @handler("list_alerts")
@@ -39,7 +40,7 @@ def list_alerts(ctx: HandlerContext, intent: Intent) -> Reply:
     lines = [ctx.t("alerts_head", count=total)]
     for alert, name in rows:
         risk = fmt.percent(alert.risk_degree) if alert.risk_degree is not None else "-"
-        lines.append(ctx.t("alerts_line", id=alert.id, label=_label(ctx, alert), client=name,
+        lines.append(ctx.t("alerts_line", id=alert.id, label=ctx.t(label_key(alert)), client=name,
                            account=alert.account.account_no, risk=risk,
                            status=ctx.t(f"alert_status_{alert.status.value}")))
     if total > SHOWN:
@@ -74,4 +75,4 @@ def ack_alert(ctx: HandlerContext, intent: Intent) -> Reply:
     audit.record(session=ctx.session, actor=ctx.staff.login, action="alert.acknowledge", entity="alert",
                  entity_id=alert.id, details={"level": alert.level.value, "comment": comment}, source=ctx.source)
     key = "ack_done" if comment else "ack_done_no_comment"
-    return Reply(ctx.t(key, id=alert.id, label=_label(ctx, alert), client=client.name, comment=comment or ""))
+    return Reply(ctx.t(key, id=alert.id, label=ctx.t(label_key(alert)), client=client.name, comment=comment or ""))
