@@ -14,6 +14,10 @@ from pydantic_settings import (BaseSettings, PydanticBaseSettingsSource, Setting
 from crm_core.crypto import generate_key
 
 
+# `brokerbot demo` builds its database here; other commands in the same folder use it (SPEC section 2).
+DEMO_DIR = Path("brokerbot-demo")
+
+
 def _toml_file() -> Path | None:
     named = os.environ.get("BROKERBOT_CONFIG")
     if named:
@@ -69,6 +73,16 @@ class Settings(BaseSettings):
         if toml is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
         return tuple(sources)
+
+    def demo_fallback(self) -> "Settings | None":
+        """These settings on the demo database of ./brokerbot-demo/ and its key, when no database is
+        named (environment or TOML), no ./brokerbot.db exists and `brokerbot demo` was run here;
+        else None."""
+        demo = DEMO_DIR / "brokerbot.db"
+        if "database_url" in self.model_fields_set or Path("brokerbot.db").exists() or not demo.is_file():
+            return None
+        return self.model_copy(update={"database_url": f"sqlite:///{demo.resolve()}",
+                                       "data_dir": DEMO_DIR.resolve(), "secret_key": None})
 
     @property
     def context_idle(self) -> timedelta:

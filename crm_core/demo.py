@@ -83,6 +83,7 @@ class AccountSpec:
     band: str | None  # None: no positions
     risk_bp: int = 0
     markup: int = 120  # curr_margin / exchange_margin, percent
+    holds: str | None = None  # a product code the positions must include
 
 
 @dataclass
@@ -102,6 +103,9 @@ class ClientSpec:
     accounts: list[AccountSpec] = field(default_factory=list)
     band: str | None = "auto"  # forced band of the first account
     created: date | None = None
+    # The first account's number and a product it holds, where the README's examples name them.
+    account_no: str | None = None
+    holds: str | None = None
 
 
 EXAMPLES = ("张三", "赵建国", "张伟")  # warning, margin call, two clients of that name
@@ -110,7 +114,8 @@ EXAMPLES = ("张三", "赵建国", "张伟")  # warning, margin call, two client
 def _specials(first: str) -> list[ClientSpec]:
     """Clients the demo and tests rely on; the first manager's come first."""
     return [
-        ClientSpec("张三", first, style="black", risk_level="C4", band="warning"),
+        ClientSpec("张三", first, style="black", risk_level="C4", band="warning", account_no="90012345",
+                   holds="rb"),  # README: "90012345 风险度多少", "他有没有螺纹"
         ClientSpec("张伟", first, style="metal", risk_level="C3"),
         ClientSpec("张伟", first, style="agri", risk_level="C4"),
         ClientSpec("赵建国", first, style="black", risk_level="C4", band="margin_call"),
@@ -251,7 +256,11 @@ def _fill_client(rng: random.Random, spec: ClientSpec, today: date, phones: set,
         markup = FORCE_CLOSE_MARKUP if band == "force_close" else rng.randint(110, 130)
         if band in ("warning", "margin_call", "force_close"):
             equity = max(equity, rng.randint(300_000, 900_000) * 100)  # room for a few lots
-        spec.accounts.append(AccountSpec(account_no, opened, equity, band, rng.randint(low, high), markup))
+        risk_bp = rng.randint(low, high)
+        if i == 0 and spec.account_no:  # drawn all the same: the other clients' draws stay as they were
+            numbers.add(account_no := spec.account_no)
+        spec.accounts.append(AccountSpec(account_no, opened, equity, band, risk_bp, markup,
+                                         spec.holds if i == 0 else None))
     spec.created = min(a.opened_on for a in spec.accounts)
     if not institution and sum(a.equity for a in spec.accounts) >= 3_000_000_00:
         tags.append("高净值")
@@ -348,9 +357,11 @@ def _money(cents: int) -> Decimal:
     return Decimal(cents).scaleb(-2)
 
 
-def _holdings(rng: random.Random, quotes: dict[str, Quote], style: str, target: int) -> list[Holding]:
+def _holdings(rng: random.Random, quotes: dict[str, Quote], style: str, target: int,
+              holds: str | None = None) -> list[Holding]:
     """Positions whose margin at the latest price comes close to `target` cents, in the style's
-    products (the cheapest products of the whole market when the style's are too large)."""
+    products (the cheapest products of the whole market when the style's are too large), one of
+    them in `holds` when given."""
     last = -1
     lot = {code: Holding(q, Direction.long, 1, 0, HedgeFlag.speculation).margin(last)
            for code, q in quotes.items()}
@@ -361,6 +372,8 @@ def _holdings(rng: random.Random, quotes: dict[str, Quote], style: str, target: 
     if not pool:
         pool = sorted(quotes, key=lot.__getitem__)[:4]
     chosen = rng.sample(pool, min(count, len(pool)))
+    if holds and holds not in chosen:
+        chosen[0] = holds  # after the draw, so that the random stream stays the same
     share = target // len(chosen)
     holdings, used = [], 0
     for code in chosen:
@@ -404,7 +417,7 @@ def account_ledger(rng: random.Random, spec: AccountSpec, quotes: dict[str, Quot
     n = len(next(iter(quotes.values())).ticks)
     holdings = []
     if spec.band is not None:
-        holdings = _holdings(rng, quotes, style, spec.equity * spec.risk_bp // 10_000)
+        holdings = _holdings(rng, quotes, style, spec.equity * spec.risk_bp // 10_000, spec.holds)
     margin = [sum(h.margin(p) for h in holdings) for p in range(n)]
     floating = [sum(h.profit(p) for h in holdings) for p in range(n)]
     flows = [_flows(rng, spec.equity, bool(holdings), intraday and p == n - 1) for p in range(n)]

@@ -62,7 +62,8 @@ def _subjects(session: Session, account_ids: list[int] | None) -> list[Subject]:
         .outerjoin(Team, Team.id == Staff.team_id)
         .join(sub := (newest.where(MarginSnapshot.account_id.in_(ids)) if ids is not None else newest)
               .group_by(MarginSnapshot.account_id).subquery(),
-              and_(sub.c.account_id == MarginSnapshot.account_id, sub.c.ts == MarginSnapshot.timestamp)))
+              and_(sub.c.account_id == MarginSnapshot.account_id, sub.c.ts == MarginSnapshot.timestamp))
+        .order_by(Account.account_no))  # alerts open in one order, so their numbers do not depend on the database
     batches = [None] if account_ids is None else list(_chunks(sorted(set(account_ids))))
     found = []
     for ids in batches:

@@ -1,5 +1,7 @@
 """Settings from BROKERBOT_* over a TOML file; rule files overridable per name."""
 
+import os
+
 import pytest
 
 from bot.app import App
@@ -42,3 +44,23 @@ def test_a_config_dir_file_overrides_the_default_and_bad_rules_stop_startup(tmp_
     (tmp_path / "risk_rules.yaml").write_text("levels: [\n")
     with pytest.raises(ConfigFileError, match=r"risk_rules.yaml line \d"):
         App(Settings(database_url="sqlite://", secret_key="k" * 32, config_dir=tmp_path)).risk_rules
+
+
+def test_a_demo_folder_is_used_only_when_no_database_is_named_or_present(tmp_path, monkeypatch):
+    for name in [k for k in os.environ if k.startswith("BROKERBOT_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    assert Settings().demo_fallback() is None  # no demo here
+    (tmp_path / "brokerbot-demo").mkdir()
+    (tmp_path / "brokerbot-demo" / "brokerbot.db").write_bytes(b"")
+    demo = Settings(secret_key="set-for-something-else").demo_fallback()
+    assert demo.database_url == f"sqlite:///{tmp_path / 'brokerbot-demo' / 'brokerbot.db'}"
+    assert demo.resolved_data_dir() == tmp_path / "brokerbot-demo" and demo.secret_key is None  # the demo's key
+    monkeypatch.setenv("BROKERBOT_DATABASE_URL", "sqlite:///other.db")
+    assert Settings().demo_fallback() is None
+    monkeypatch.delenv("BROKERBOT_DATABASE_URL")
+    (tmp_path / "brokerbot.toml").write_text('database_url = "sqlite:///toml.db"\n')
+    assert Settings().demo_fallback() is None
+    (tmp_path / "brokerbot.toml").unlink()
+    (tmp_path / "brokerbot.db").write_bytes(b"")
+    assert Settings().demo_fallback() is None

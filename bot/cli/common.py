@@ -1,6 +1,7 @@
 """Helpers shared by the sub-commands: building the App, parsing --now."""
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 
 from bot import logs
@@ -9,7 +10,14 @@ from bot.settings import Settings
 
 
 def make_app(settings: Settings | None = None, *, ensure_schema: bool = True) -> App:
-    app = App(settings or Settings())
+    if settings is None:
+        settings = Settings()
+        demo = settings.demo_fallback()
+        if demo is not None:
+            sys.stderr.write("brokerbot: using the demo database in ./brokerbot-demo "
+                             "(set BROKERBOT_DATABASE_URL to use another)\n")
+            settings = demo
+    app = App(settings)
     logs.setup(app.settings.resolved_data_dir(), fmt=app.settings.log_format)
     if ensure_schema:
         app.ready()

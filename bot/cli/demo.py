@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bot.cli import app
 from bot.cli.chat import open_chat
-from bot.cli.serve import run_server
+from bot.cli.serve import listen_socket, run_server
 from bot.cli.common import make_app, parse_now
 from bot.routing import configured_platforms
 from bot.settings import Settings
@@ -41,7 +41,10 @@ def demo(login: str = typer.Option(None, "--as", help="Chat as this demo staff l
     settings = Settings(database_url=f"sqlite:///{(folder / 'brokerbot.db').resolve()}",
                         data_dir=folder.resolve(), secret_key=None)
     bot = make_app(settings, ensure_schema=False)
+    sock = None
     try:
+        if serve and not chat:  # a busy port says so before any work
+            sock = listen_socket(host, port)
         bot.db.upgrade()  # the demo's own database follows this version's schema by itself
         bot.ready()
         moment = parse_now(now, bot.db.tz)
@@ -60,7 +63,7 @@ def demo(login: str = typer.Option(None, "--as", help="Chat as this demo staff l
             intro = f"使用已有的演示数据 {folder}/（--reset 可重建）。"
         banner = "\n".join([
             intro,
-            "可以换成这些身份（brokerbot demo --as LOGIN）：",
+            "可以用这些身份在终端里聊（brokerbot demo --chat --as LOGIN）：",
             _staff_lines(staff),
             "试试：张三的保证金还够吗 / 他的持仓呢 / 张伟的保证金 / 李四的保证金 / "
             "今天下午拜访了张三，聊了套保方案，下周二再跟进 / 风险度超过80%的客户",
@@ -69,7 +72,7 @@ def demo(login: str = typer.Option(None, "--as", help="Chat as this demo staff l
         if chat:
             open_chat(bot, who, now)
             return
-        if not serve:
+        if sock is None:
             return
         platforms = configured_platforms(bot.settings)
         typer.echo("\n".join([
@@ -78,7 +81,11 @@ def demo(login: str = typer.Option(None, "--as", help="Chat as this demo staff l
             "尚未配置聊天平台：按 README 设置 BROKERBOT_WECOM_*、BROKERBOT_DINGTALK_* 或 BROKERBOT_SLACK_* 后重新运行；",
             f"在终端里试：brokerbot demo --chat --as {who}    Ctrl+C 停止服务。",
         ]), err=True)
+    except BaseException:
+        if sock is not None:
+            sock.close()
+        raise
     finally:
         bot.close()
-    if serve and not chat:
-        run_server(make_app(settings), host, port)
+    if sock is not None:
+        run_server(make_app(settings), sock)
