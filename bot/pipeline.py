@@ -110,7 +110,7 @@ class Pipeline:
             audit.record(session=turn.session, actor=f"{event.platform}:{event.user_id}", action="access.denied",
                          details={"reason": "not a registered staff member" if staff is None else "inactive"},
                          source=self.source(event))
-            return Reply(self.app.messages.t("unknown_user", turn.lang))
+            return Reply(self.app.messages.t("unknown_user", turn.lang), refused=True)
         turn.staff = staff
         return nxt()
 

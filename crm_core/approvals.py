@@ -199,8 +199,8 @@ def create_request(*, session: Session, requester: Staff, client: Client, approv
 
 @dataclass
 class Outcome:
-    """What a decision attempt did. kind: already | self | not_approver | advanced | approved |
-    rejected. `decision` is the decision written, or for `already` the one that was taken."""
+    """What a decision attempt did. kind: already | self | not_approver | needs_reason | advanced |
+    approved | rejected (needs_reason: a rejection without its reason, nothing written). `decision` is the decision written, or for `already` the one that was taken."""
 
     kind: str
     request: ApprovalRequest
@@ -258,6 +258,8 @@ def decide(*, session: Session, request: ApprovalRequest, staff: Staff, decision
     if not allowed:
         _refused(session, request, staff, "not_the_approver", decision, source)
         return Outcome("not_approver", request)
+    if decision == Decision.reject and not (comment or "").strip():  # the requester is owed the reason
+        return Outcome("needs_reason", request)
     nxt = None
     if decision == Decision.approve and not request.last_step:  # routed before anything is written
         nxt = route_step(session=session, spec=request.route[request.step + 1], requester=request.requester,

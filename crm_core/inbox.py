@@ -39,6 +39,11 @@ def claim(*, session: Session, platform: str, key: str, now: datetime) -> bool:
     return True
 
 
+def release(*, session: Session, platform: str, key: str) -> None:
+    """Give back a claim whose message was turned away, so that a later one with the key is taken."""
+    session.execute(delete(InboundMessage).where(InboundMessage.platform == platform,
+                                                 InboundMessage.dedupe_key == key))
+
 
 def forget_old(*, session: Session, now: datetime, keep: timedelta = KEEP) -> int:
     """Delete claims older than `keep`; returns how many went."""

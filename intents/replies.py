@@ -17,6 +17,10 @@ class Reply:
     choices: list[Choice] = field(default_factory=list)
     # Set when the reply shows one client's figures: a group chat must not show it.
     private: bool = False
+    # Set when the message was turned away and decided nothing (a click on an approval card by
+    # someone who may not decide it: a forwarded or stale card). The card clicked stays as it was,
+    # buttons and all, and the click is not taken, so the approver's own click still decides.
+    refused: bool = False
 
 
 def button_label(choice: dict) -> str:

@@ -367,3 +367,97 @@ def wait_until(check, seconds: float = 10):
     while not (value := check()) and time.monotonic() < deadline:
         time.sleep(0.05)
     return value
+
+
+# -- issue 10: a stranger's click leaves the card to its approver; a rejection carries its reason --
+
+def test_a_rejection_without_a_reason_asks_for_it_and_the_next_message_completes_it(service):
+    say(service, "wangfang", "帮张三申请手续费优惠 1.3倍")
+    [request] = requests(service)
+    assert "没有找到" in say(service, "lijun", f"驳回 #{request.id}")  # a stranger is refused, not asked
+    assert say(service, "zhousup", f"驳回 #{request.id}") == f"请说明驳回 #{request.id} 的原因。"
+    assert "已取消" in say(service, "zhousup", "取消")
+    assert requests(service)[0].status == ApprovalStatus.pending and not outbox(service, target="wangfang")
+    assert "原因" in say(service, "zhousup", f"驳回 #{request.id}", mid="again")
+    assert "已驳回" in say(service, "zhousup", "客户交易量不够")
+    assert requests(service)[0].status == ApprovalStatus.rejected
+    assert requests(service)[0].comment == "客户交易量不够"
+    [told] = outbox(service, target="wangfang")
+    assert "被 周主管 驳回：客户交易量不够" in told.body["text"]
+    [rejected] = audited(service, "approval.reject")
+    assert rejected.details["comment"] == "客户交易量不够"
+
+
+def test_in_wecom_a_strangers_click_leaves_the_card_and_the_approvers_click_then_decides(service, wecom):
+    """The card is forwarded (or stale): whoever clicks it, not being the approver, is refused; the card
+    keeps its buttons and the approver's own click decides, updates it and tells the requester once."""
+    wx = CallbackClient(token=TOKEN, encoding_aes_key=AES_KEY, corp_id=wecom.corp_id)
+    with running(service) as base:
+        def post(envelope) -> None:
+            query, body = envelope
+            answer = httpx.post(f"{base}/wecom/callback", params=query, content=body.encode(), timeout=10)
+            assert answer.status_code == 200 and not answer.content
+
+        def texts(user):
+            return [m["text"]["content"] for m in wecom.received(user) if m["msgtype"] == "text"]
+
+        say(service, "wangfang", "帮张三申请手续费优惠，按交易所1.2倍")
+        service.dispatcher.run_once()
+        [card] = wait_until(lambda: [m["template_card"] for m in wecom.received("zhousup")])
+        [request] = requests(service)
+        approve = next(b["key"] for b in card["button_list"] if b["text"] == "同意")
+        now = int(time.time())
+        for user in ("lijun", "sunhe", "wangfang"):  # another team, not routed to her, the requester
+            post(wx.card_click(user, event_key=approve, task_id=card["task_id"],
+                               response_code=wecom.new_response_code(), create_time=now))
+        [lijun] = wait_until(lambda: texts("lijun"))
+        for _ in range(2):  # a refused click took nothing: tried again, it is answered again, once
+            post(wx.card_click("lijun", event_key=approve, task_id=card["task_id"],
+                               response_code=wecom.new_response_code(), create_time=now + 2))
+        assert wait_until(lambda: texts("lijun")[1:]) == [lijun]
+        [sunhe] = wait_until(lambda: texts("sunhe"))
+        [own] = wait_until(lambda: texts("wangfang"))
+        assert wecom.card_updates == [] and requests(service)[0].status == ApprovalStatus.pending
+        code = wecom.new_response_code()
+        for _ in range(3):  # WeCom delivers the approver's click again when our answer is slow
+            post(wx.card_click("zhousup", event_key=approve, task_id=card["task_id"], response_code=code,
+                               create_time=now + 1))
+        [decided] = wait_until(lambda: texts("zhousup"))
+        wait_until(lambda: [t for t in texts("wangfang") if "批准" in t])
+    assert lijun == f"没有找到您可审批的申请 #{request.id}。" and texts("lijun") == [lijun, lijun]
+    assert "不由您审批" in sunhe and "不能审批自己" in own
+    assert "已生效" in decided
+    [update] = wecom.card_updates
+    assert update["userids"] == ["zhousup"] and update["button"]["replace_name"] == f"已选择：同意 #{request.id}"
+    told = [t for t in texts("wangfang") if "批准" in t]
+    assert len(told) == 1 and "周主管" in told[0]
+    assert requests(service)[0].status == ApprovalStatus.approved
+    assert terms_of_zhang(service).commission_multiple == Decimal("1.2")
+
+
+def test_in_wecom_the_reject_button_asks_for_the_reason_that_the_requester_then_reads(service, wecom):
+    wx = CallbackClient(token=TOKEN, encoding_aes_key=AES_KEY, corp_id=wecom.corp_id)
+    with running(service) as base:
+        def post(envelope) -> str:
+            query, body = envelope
+            answer = httpx.post(f"{base}/wecom/callback", params=query, content=body.encode(), timeout=10)
+            return parse_xml(wx.open_reply(answer.content))["Content"] if answer.content else ""
+
+        def texts(user):
+            return [m["text"]["content"] for m in wecom.received(user) if m["msgtype"] == "text"]
+
+        say(service, "wangfang", "帮张三申请手续费优惠，按交易所1.2倍")
+        service.dispatcher.run_once()
+        [card] = wait_until(lambda: [m["template_card"] for m in wecom.received("zhousup")])
+        [request] = requests(service)
+        reject = next(b["key"] for b in card["button_list"] if b["text"] == "驳回")
+        post(wx.card_click("zhousup", event_key=reject, task_id=card["task_id"],
+                           response_code=wecom.new_response_code(), create_time=int(time.time())))
+        [asked] = wait_until(lambda: texts("zhousup"))
+        assert requests(service)[0].status == ApprovalStatus.pending
+        done = post(wx.text("zhousup", "材料不全", msg_id=9101)) or wait_until(lambda: texts("zhousup")[1:])[0]
+        [told] = wait_until(lambda: [t for t in texts("wangfang") if "驳回" in t])
+    assert asked == f"请说明驳回 #{request.id} 的原因。"
+    assert "已驳回" in done
+    assert "被 周主管 驳回：材料不全" in told
+    assert requests(service)[0].status == ApprovalStatus.rejected

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from bot.service import Service
 from crm_core.audit import AuditEntry
+from crm_core.outbox import OutboxMessage
 from crm_core.staff import Role
 from intents.replies import Choice, Reply
 from notifiers.dingtalk import DingTalkSender
@@ -271,3 +272,50 @@ def test_a_wrong_secret_fails_for_good_after_one_token_request(app, fake):
     sender = sender_for(app, fake, client_secret="wrong")
     assert not failure(sender).transient and fake.token_requests == 1
     sender.close()
+
+
+# -- issue 10: an approval card clicked by someone who may not decide it stays for its approver ----
+def sent_card(app, track: str) -> bool:
+    with app.db.session() as session:
+        return session.scalar(select(OutboxMessage.id).where(OutboxMessage.platform_message_id == track)) is not None
+
+
+@pytest.fixture
+def approvals(session):
+    one, two = f.team(session, "一组"), f.team(session, "二组")
+    sup = f.staff(session, "zhousup", "周主管", Role.supervisor, one, dingtalk_userid="sup001")
+    liu = f.staff(session, "liuyang", "刘洋", Role.manager, one, sup, dingtalk_userid="manager002")
+    f.staff(session, "lijun", "李军", Role.manager, two, dingtalk_userid="manager003")
+    f.client(session, "李四", liu, ["90030001"])
+    session.commit()
+
+
+def test_an_approval_card_clicked_by_a_stranger_stays_and_the_approvers_click_decides(stream_service, fake,
+                                                                                      approvals, app):
+    with StreamGateway(fake) as gateway, running(stream_service):
+        assert gateway.wait_connected()
+        gateway.push_bot_message(fake.bot_message("帮李四申请手续费优惠，按交易所1.2倍", sender_staff_id="manager002"))
+        assert wait_for(lambda: fake.cards)
+        [(track, card)] = fake.cards.items()
+        [approve, _] = json.loads(card["cardData"]["cardParamMap"]["sys_full_json_obj"])["msgButtons"]
+        value = approve["params"]["value"]
+        assert wait_for(lambda: sent_card(app, track))  # the outbox has recorded the card as sent
+        stranger = gateway.push_card_click(track, "manager003", {"value": value})
+        assert gateway.wait_ack(stranger)["code"] == 200
+        gateway.push(next(f for f in gateway.sent if f["headers"]["messageId"] == stranger))  # redelivered
+        assert wait_for(lambda: robot_texts(fake, "manager003"))
+        time.sleep(0.3)
+        assert fake.card_updates == [] and len(robot_texts(fake, "manager003")) == 1
+        for _ in range(2):  # the approver's click, and a second tap on it
+            gateway.push_card_click(track, "sup001", {"value": value})
+        assert wait_for(lambda: robot_texts(fake, "sup001") and fake.card_updates
+                        and [t for t in robot_texts(fake, "manager002") if "批准" in t])
+    assert robot_texts(fake, "manager003") == [f"没有找到您可审批的申请 #1。"]
+    assert card["openSpaceId"] == "dtv1.card//IM_ROBOT.sup001"
+    [decided] = robot_texts(fake, "sup001")
+    assert "已同意 #1" in decided and "已生效" in decided
+    [update] = fake.card_updates
+    shown = fake.cards[track]["cardData"]["cardParamMap"]
+    assert json.loads(shown["sys_full_json_obj"])["msgButtons"] == [] and "已选择：同意" in shown["markdown"]
+    [told] = [t for t in robot_texts(fake, "manager002") if "批准" in t]
+    assert "周主管" in told

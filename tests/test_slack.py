@@ -96,3 +96,38 @@ def test_figures_asked_in_a_channel_go_to_the_askers_dm(service, slack):
     by_channel = {p["channel"]: p["text"] for p in slack.posted}
     assert "1,425,363.60" in by_channel["U0WANG"] and "1,425,363.60" not in by_channel["C0RISK"]
     assert "私信" in by_channel["C0RISK"]
+
+
+# -- issue 10: an approval card clicked by someone who may not decide it stays for its approver ----
+def test_an_approval_card_clicked_by_a_stranger_keeps_its_buttons_and_the_approvers_click_decides(
+        service, slack, session):
+    one, two = f.team(session, "一组"), f.team(session, "二组")
+    sup = f.staff(session, "zhousup", "周主管", Role.supervisor, one, slack_user_id="U0SUP")
+    liu = f.staff(session, "liuyang", "刘洋", Role.manager, one, sup, slack_user_id="U0LIU")
+    f.staff(session, "lijun", "李军", Role.manager, two, slack_user_id="U0LI")
+    f.client(session, "李四", liu, ["90030001"])
+    session.commit()
+
+    def to(channel):
+        return [p["text"] for p in slack.posted if p["channel"] == channel]
+
+    with running(service) as base:
+        deliver(base, dm_message(SECRET, user="U0LIU", text="帮李四申请手续费优惠，按交易所1.2倍", channel="D0LIU"))
+        assert wait_for(lambda: to("U0SUP"))
+        [card] = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == "U0SUP"]
+        ts, channel = card.response["ts"], card.response["channel"]
+        [approve, _] = [e for b in card.args["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        click = dict(action_id=approve["action_id"], value=approve["value"], message_ts=ts, channel=channel)
+        deliver(base, block_actions(SECRET, user="U0LI", **click))  # a stale or shared card
+        assert wait_for(lambda: to("U0LI"))
+        time.sleep(0.3)
+        assert slack.calls_to("chat.update") == [] and to(channel) == to("D0SUP") == []
+        deliver(base, block_actions(SECRET, user="U0SUP", **click))
+        assert wait_for(lambda: to("D0SUP") and [t for t in to("U0LIU") if "批准" in t])
+    assert to("U0LI") == ["没有找到您可审批的申请 #1。"]
+    [decided] = to("D0SUP")
+    assert "已同意 #1" in decided and "已生效" in decided
+    [update] = slack.calls_to("chat.update")
+    assert update.args["ts"] == ts and "已选择：同意" in update.args["text"]
+    [told] = [t for t in to("U0LIU") if "批准" in t]
+    assert "周主管" in told

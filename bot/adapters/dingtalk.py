@@ -7,8 +7,9 @@ Facts (dingtalk-stream 0.24.3 sources and open.dingtalk.com, checked 2026; STYLE
 - HTTP mode signs each callback: headers `timestamp` (ms) and `sign` =
   Base64(HmacSHA256(appSecret, timestamp + "\\n" + appSecret)), the timestamp within one hour.
 - Card button clicks (callbackType=STREAM) arrive over Stream on /v1.0/card/instances/callback with
-  {outTrackId, userId, content: JSON {cardPrivateData: {actionIds, params}}}; a card answers its
-  first click only.
+  {outTrackId, userId, content: JSON {cardPrivateData: {actionIds, params}}}; a card answers each
+  person's first click only, and a click the pipeline refuses (not theirs to decide) not at all:
+  the card stays as it was. A click pushed again (the frame's messageId) is answered once.
 A reply showing one client's figures never goes to a group: it goes to the asker's direct chat,
 and the group is told so.
 """
@@ -34,7 +35,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import or_, select
 
 from bot.events import ChatEvent
-from crm_core.inbox import claim
+from crm_core.inbox import claim, release
 from crm_core.outbox import OutboxMessage
 from intents.replies import Reply
 from intents.rules import language_of
@@ -47,6 +48,7 @@ stream_log = logging.getLogger("brokerbot.dingtalk.stream")  # the SDK's own mes
 BOT_TOPIC = "/v1.0/im/bot/messages/get"
 CARD_TOPIC = "/v1.0/card/instances/callback"
 ONE_HOUR_MS = 3_600_000
+FRAME_ID = "_frameMessageId"  # the Stream frame's messageId, added to a click's data: the same on a redelivery
 
 
 def valid_signature(secret: str, timestamp: str | None, sign: str | None, now_ms: int) -> bool:
@@ -143,29 +145,45 @@ class DingTalk:
         if body.get("asker", user) != user:
             log.info("card %s clicked by %s, not by %s who asked; ignored", track, user, body["asker"])
             return
-        if not self._claimed(f"card:{track}"):
-            return  # a card answers its first click only
-        label = next((c["label"] for c in body.get("choices") or [] if c["value"] == str(value)), str(value))
-        sender = self.service.senders.get("dingtalk")
-        if card is not None and sender is not None:
-            chosen = self.service.app.messages.t("choice_made", language_of(body.get("text", "")) or "zh",
-                                                 label=label)
-            try:  # the buttons go, the choice stays visible
-                sender.update_card(track, body, chosen)
-            except Exception:
-                log.warning("card update after a click failed", exc_info=True)
+        frame = data.get(FRAME_ID)
+        if frame and not self._claimed(f"click:{frame}"):
+            return  # the gateway pushing the same click again
+        key = f"card:{track}:{user}"  # one person's click cannot use up another's
+        if not self._claimed(key):
+            return  # a card answers their first click only
         group = target.removeprefix(GROUP) if target.startswith(GROUP) else None
         where = Where(user, group, body.get("session_webhook"), int(body.get("session_webhook_expires") or 0))
-        event = ChatEvent("dingtalk", f"card:{track}", user, str(value), datetime.now(timezone.utc),
+        event = ChatEvent("dingtalk", f"card:{track}:{frame or user}", user, str(value), datetime.now(timezone.utc),
                           "group" if group else "direct", group or user)
-        self.respond(event, where)
+        with self._turn(user):
+            reply = self.service.pipeline.handle(event)
+            if reply.refused:  # not theirs to decide: the card stays as it was, for its approver
+                with self.service.app.db.transaction() as session:
+                    release(session=session, platform="dingtalk", key=key)
+            else:
+                self._chosen(card, track, body, str(value))
+            self.answer(event, reply, where)
 
-    def respond(self, event: ChatEvent, where: Where) -> None:
+    def _chosen(self, card: OutboxMessage | None, track: str, body: dict, value: str) -> None:
+        """The card's buttons go, the choice stays visible."""
+        sender = self.service.senders.get("dingtalk")
+        if card is None or sender is None:
+            return
+        label = next((c["label"] for c in body.get("choices") or [] if c["value"] == value), value)
+        chosen = self.service.app.messages.t("choice_made", language_of(body.get("text", "")) or "zh", label=label)
+        try:
+            sender.update_card(track, body, chosen)
+        except Exception:
+            log.warning("card update after a click failed", exc_info=True)
+
+    def _turn(self, user: str) -> threading.Lock:
         # One person's messages one at a time, in order: "张伟的保证金" then "2" share their
         # conversation state, and two first messages at once would both create it.
         with self._turns_lock:
-            turn = self._turns.setdefault(event.user_id, threading.Lock())
-        with turn:
+            return self._turns.setdefault(user, threading.Lock())
+
+    def respond(self, event: ChatEvent, where: Where) -> None:
+        with self._turn(event.user_id):
             self.answer(event, self.service.pipeline.handle(event), where)
 
     def answer(self, event: ChatEvent, reply: Reply, where: Where) -> None:
@@ -220,8 +238,9 @@ class DingTalk:
         self._quiet.filter = lambda record: not self._stopping.is_set()  # the SDK logs a stop as an error
         stream_log.addFilter(self._quiet)
         client = sdk.DingTalkStreamClient(sdk.Credential(self.client_id, self.client_secret), logger=stream_log)
-        client.register_callback_handler(BOT_TOPIC, _acking(sdk, lambda data: self.submit(self.on_message, data)))
-        client.register_callback_handler(CARD_TOPIC, _acking(sdk, lambda data: self.submit(self.on_click, data)))
+        client.register_callback_handler(BOT_TOPIC, _acking(sdk, lambda data, _: self.submit(self.on_message, data)))
+        client.register_callback_handler(CARD_TOPIC, _acking(sdk, lambda data, frame: self.submit(
+            self.on_click, {**data, FRAME_ID: frame})))
         self._loop = asyncio.new_event_loop()
         self._task = self._loop.create_task(client.start())
         self._thread = threading.Thread(target=self._run, name="dingtalk-stream", daemon=True)
@@ -261,12 +280,13 @@ class DingTalk:
         self.workers.shutdown(wait=True)
 
 
-def _acking(sdk, hand_over: Callable[[dict], None]):
-    """A Stream handler that hands the frame's data over and returns, so the SDK acks at once."""
+def _acking(sdk, hand_over: Callable[[dict, str | None], None]):
+    """A Stream handler that hands the frame's data and messageId over and returns, so the SDK acks
+    at once."""
 
     class Acking(sdk.CallbackHandler):
         async def process(self, callback):
-            hand_over(callback.data)
+            hand_over(callback.data, callback.headers.message_id)
             return sdk.AckMessage.STATUS_OK, {}
 
     return Acking()

@@ -2,7 +2,9 @@
 
 bolt acks within Slack's 3 s before the listener runs (process_before_response=False); the
 listener claims the event id, so Slack's retries (X-Slack-Retry-Num) answer once. A reply that
-shows a client's figures never goes to a channel: it goes to the asker's DM instead.
+shows a client's figures never goes to a channel: it goes to the asker's DM instead. A click the
+pipeline refuses (an approval card that is not theirs to decide) leaves the card as it was and is
+answered in the clicker's DM.
 """
 from __future__ import annotations
 
@@ -30,11 +32,19 @@ def build(service, *, bot_token: str, signing_secret: str, api_base: str) -> App
                process_before_response=False)
     messages = service.app.messages
 
-    def answer(event: ChatEvent, channel: str) -> None:
+    def take(event: ChatEvent) -> Reply | None:
+        """Claim the event and answer it; None for a retry of an event already taken."""
         with service.app.db.transaction() as session:
             if not claim(session=session, platform="slack", key=event.message_id, now=event.received_at):
-                return  # a retry of an event already answered
-        reply = service.pipeline.handle(event)
+                return None
+        return service.pipeline.handle(event)
+
+    def answer(event: ChatEvent, channel: str) -> None:
+        reply = take(event)
+        if reply is not None:
+            deliver(event, channel, reply)
+
+    def deliver(event: ChatEvent, channel: str, reply: Reply) -> None:
         with service.app.db.transaction() as session:
             if event.chat_type == "group" and reply.private:
                 enqueue(session=session, channel="slack", target=event.user_id, reply=reply)
@@ -56,13 +66,20 @@ def build(service, *, bot_token: str, signing_secret: str, api_base: str) -> App
     def on_choice(ack, body: dict, action: dict) -> None:
         ack()
         channel, ts = body["container"]["channel_id"], body["container"]["message_ts"]
+        event = ChatEvent("slack", f"action:{ts}:{action.get('action_ts')}", body["user"]["id"], action["value"],
+                          datetime.now(timezone.utc), "direct", channel)
+        reply = take(event)
+        if reply is None:
+            return
+        if reply.refused:  # not theirs to decide: the card keeps its buttons, the clicker alone is told
+            deliver(event, event.user_id, reply)
+            return
         label = action.get("text", {}).get("text") or action["value"]
         try:  # the buttons go, the choice stays visible
             client.chat_update(channel=channel, ts=ts, text=messages.t("choice_made", label=label), blocks=[])
         except Exception:
             log.warning("chat.update after a click failed", exc_info=True)
-        answer(ChatEvent("slack", f"action:{ts}:{action.get('action_ts')}", body["user"]["id"], action["value"],
-                         datetime.now(timezone.utc), "direct", channel), channel)
+        deliver(event, channel, reply)
 
     return bolt
 

@@ -5,7 +5,8 @@ message within 5 s, or WeCom retries up to three times. This adapter answers eve
 within ACK_DEADLINE: with the encrypted passive reply when the pipeline is done by then, else
 with an empty 200, and the reply follows through the outbox (message/send). A reply with choices
 always goes through the outbox, as a button card. Messages are claimed by MsgId, events by
-FromUserName + CreateTime, so a retry never doubles a reply; a card takes one click.
+FromUserName + CreateTime, so a retry never doubles a reply; a card takes one click from each person,
+and a refused click (not theirs to decide) none.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from wechatpy.enterprise.replies import TextReply
 from wechatpy.exceptions import InvalidSignatureException
 
 from bot.events import ChatEvent
-from crm_core.inbox import claim
+from crm_core.inbox import claim, release
 from intents.replies import Reply
 from intents.rules import language_of
 from notifiers.wecom import button_text, enqueue_reply, find_card
@@ -88,10 +89,12 @@ def router(service, *, token: str, aes_key: str, corp_id: str) -> APIRouter:
             queue(event.user_id, reply)
 
     def answer_click(event: ChatEvent, click: Click) -> None:
-        """The card is updated first (its buttons give way to the choice), then the answer follows as
-        an app message: WeCom's passive reply to template_card_event is a card update, not text
-        (被动回复消息格式, 模板卡片更新消息; checked 2026)."""
-        if click.task_id and not claimed(f"card:{click.task_id}", event.received_at):
+        """The card is updated (its buttons give way to the choice), then the answer follows as an app
+        message: WeCom's passive reply to template_card_event is a card update, not text (被动回复消息格式,
+        模板卡片更新消息; checked 2026). A click the pipeline refuses (someone else's approval card,
+        forwarded or stale) changes nothing: the card keeps its buttons and its claim is given back."""
+        card = f"card:{click.task_id}:{event.user_id}"  # one person's click cannot use up another's
+        if click.task_id and not claimed(card, event.received_at):
             log.info("another click on card %s from %s ignored: the card was answered", click.task_id, event.user_id)
             return
         with db.session() as session:
@@ -103,11 +106,18 @@ def router(service, *, token: str, aes_key: str, corp_id: str) -> APIRouter:
                 update(event.user_id, click.response_code, messages.t("card_button_stale", lang))
             queue(event.user_id, Reply(messages.t("card_stale", lang)))
             return
+        reply = service.pipeline.handle(event)
+        if reply.refused:
+            if click.task_id:
+                with db.transaction() as session:
+                    release(session=session, platform="wecom", key=card)
+            queue(event.user_id, reply)
+            return
         picked = next((c for c in (body or {}).get("choices", []) if str(c["value"]) == click.key), None)
         if update is not None:
             label = button_text(picked) if picked else click.key
             update(event.user_id, click.response_code, messages.t("choice_made", lang, label=label))
-        queue(event.user_id, service.pipeline.handle(event))
+        queue(event.user_id, reply)
 
     def logged(work, *args) -> None:
         try:

@@ -4,6 +4,9 @@ chat thread (crm_core.approvals), the approvers and the requester told through c
 A request that lacks its figure (the fee multiple, the product, the new manager, the margin
 ratio) asks for it and keeps the partial request in the conversation (the dialog's `ask`), so the
 answer "1.2倍" completes it. A product permission is checked for suitability before it goes out.
+A rejection without its reason ("驳回 #12", or the card's reject button) asks for it the same way.
+A decision turned away (not the approver, the requester, nobody to route to) is a refused Reply:
+the card it was clicked on stays for the approver.
 """
 from __future__ import annotations
 
@@ -139,7 +142,7 @@ def decide_approval(ctx: HandlerContext, intent: Intent) -> Reply:
         return Reply(ctx.t("decide_needs_id"))
     request = load_for_update(session=ctx.session, request_id=int(raw_id))
     if request is None:
-        return Reply(ctx.t("approval_not_found", id=raw_id))
+        return Reply(ctx.t("approval_not_found", id=raw_id), refused=True)
     comment = str(intent.slots.get("comment") or "").strip() or None
     entitled = _entitled(ctx, request)
     try:
@@ -147,16 +150,20 @@ def decide_approval(ctx: HandlerContext, intent: Intent) -> Reply:
                          comment=comment, flows=ctx.approval_flows, now=ctx.now, tz=ctx.tz, source=ctx.source,
                          entitled=entitled)
     except ApprovalError as exc:  # the next step has nobody to go to: nothing was decided
-        return Reply(ctx.t(exc.key, **exc.params))
+        return Reply(ctx.t(exc.key, **exc.params), refused=True)
     kind = outcome.kind
     if kind == "already":
         return _already(ctx, request, outcome.decision)
     if kind == "self":
-        return Reply(ctx.t("approval_self", id=request.id))
+        return Reply(ctx.t("approval_self", id=request.id), refused=True)
     if kind == "not_approver":
         if not entitled:  # another team's request is not confirmed to exist
-            return Reply(ctx.t("approval_not_found", id=request.id))
-        return Reply(ctx.t("approval_not_your_step", id=request.id, state=_state(ctx, request)))
+            return Reply(ctx.t("approval_not_found", id=request.id), refused=True)
+        return Reply(ctx.t("approval_not_your_step", id=request.id, state=_state(ctx, request)), refused=True)
+    if kind == "needs_reason":  # the next message is the reason ("取消" drops the rejection)
+        ctx.state["ask"] = {"intent": intent.name, "slots": {**intent.slots, "comment": None}, "client_id": None,
+                            "lang": ctx.lang, "slot": "comment"}
+        return Reply(ctx.t("approval_ask_reject_reason", id=request.id))
     notice = requester_notice(texts=ctx.texts, request=request, kind=kind, decider=ctx.staff, comment=comment)
     ctx.notify(request.requester, notice, purpose="approval",
                ref=f"approval:{request.id}:s{outcome.decision.step}:decided")
