@@ -86,3 +86,27 @@ def test_the_log_file_masks_phone_and_id_numbers_in_messages_and_tracebacks():
     line = JsonFormatter().format(record)
     assert [s for s in SECRETS if s in line] == []
     assert "138****1111" in line and "110***********4514" in line and "139****0000" in line
+
+
+def test_a_reply_echoing_a_phone_is_kept_masked_in_the_outbox_and_delivered_whole(app, tmp_path):
+    from crm_core.outbox import OutboxMessage
+    from intents.replies import Reply
+    from notifiers.outbox import Dispatcher, enqueue
+    from notifiers.wecom import WeComClient
+    from tests.fakes.wecom_server import FakeWeCom
+    from tests.test_outbox import T0
+
+    said = f"已记录：2026-11-18 电话 张三，他换了新号码{LEAD_PHONE}"
+    with FakeWeCom(users={"wangfang"}) as wecom:
+        client = WeComClient(app.db, api_base=wecom.base_url, corp_id=wecom.corp_id, secret=wecom.secret,
+                             agent_id=str(wecom.agent_id), timeout=2)
+        with app.db.transaction() as session:
+            enqueue(session=session, channel="wecom", target="wangfang", reply=Reply(said), now=T0)
+        assert LEAD_PHONE not in raw_database(app)
+        with app.db.session() as session:
+            assert session.scalar(select(OutboxMessage)).body["text"] == said.replace(LEAD_PHONE, "138****1111")
+        assert Dispatcher(app.db, {"wecom": client}).run_once(now=T0) == 1
+        client.close()
+        assert wecom.received("wangfang")[0]["text"]["content"] == said  # the person reads what they wrote
+    app.db.engine.dispose()
+    assert LEAD_PHONE not in raw_database(app)
