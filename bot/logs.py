@@ -3,6 +3,7 @@
 The file holds one JSON object per line (BROKERBOT_LOG_FORMAT=json, the default): time, level,
 logger, correlation id, message, the traceback when there is one, and any `extra=` fields
 (platform, message id, intent ...), so a log shipper can index them. `text` gives classic lines.
+Phone, ID and bank card numbers are masked in either (crm_core.masking), tracebacks included.
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import logging
 import logging.handlers
 import uuid
 from pathlib import Path
+
+from crm_core.masking import masked, masked_deep
 
 correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="-")
 
@@ -39,7 +42,12 @@ class JsonFormatter(logging.Formatter):
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")})
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return json.dumps(masked_deep(entry), ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return masked(super().format(record))
 
 
 def setup(log_dir: Path, level: int = logging.INFO, fmt: str = "json") -> Path:
@@ -54,7 +62,7 @@ def setup(log_dir: Path, level: int = logging.INFO, fmt: str = "json") -> Path:
     handler._brokerbot = True  # type: ignore[attr-defined]
     handler.addFilter(_CorrelationFilter())
     handler.setFormatter(JsonFormatter() if fmt == "json" else
-                         logging.Formatter("%(asctime)s %(levelname)s [%(cid)s] %(name)s: %(message)s"))
+                         TextFormatter("%(asctime)s %(levelname)s [%(cid)s] %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run is noise

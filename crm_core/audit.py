@@ -15,6 +15,7 @@ from sqlalchemy import JSON, String, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from crm_core.base import Base, Source, utcnow
+from crm_core.masking import masked_deep
 from crm_core.types import UTCDateTime
 
 GENESIS = "0" * 64
@@ -51,6 +52,7 @@ def record(*, session: Session, actor: str, action: str, entity: str | None = No
     payload = dict(details or {})
     if source is not None:
         payload["source"] = {k: v for k, v in vars(source).items() if v is not None}
+    payload = masked_deep(payload)  # the log is kept for ever and never changes: no number in the clear
     entry = AuditEntry(at=utcnow().replace(microsecond=0), actor=actor, action=action, entity=entity,
                        entity_id=None if entity_id is None else str(entity_id),
                        details=payload, prev_hash=last or GENESIS)

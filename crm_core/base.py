@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from sqlalchemy import MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from crm_core.masking import masked
 from crm_core.types import UTCDateTime
 
 NAMING = {
@@ -52,7 +53,12 @@ class Provenance:
     def set_source(self, source: Source | None) -> None:
         if source is None:
             return
-        self.source_platform = source.platform
-        self.source_message_id = source.message_id
-        self.source_user = source.user
-        self.source_text = source.text
+        for column, value in provenance_columns(source).items():
+            setattr(self, column, value)
+
+
+def provenance_columns(source: Source) -> dict[str, str | None]:
+    """The Provenance columns for `source`: the words with personal numbers masked (the numbers
+    themselves are kept only encrypted, where the record needs them)."""
+    return {"source_platform": source.platform, "source_message_id": source.message_id,
+            "source_user": source.user, "source_text": masked(source.text)}

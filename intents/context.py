@@ -38,6 +38,14 @@ class HandlerContext:
     suitability: SuitabilityRules | None = None
     approval_flows: ApprovalFlows | None = None
     notify: Notify | None = None
+    # The words of the request when this message only completes it (a "2", 确认 or "1.2倍");
+    # `source` then holds the whole exchange.
+    request_text: str | None = None
+
+    @property
+    def said(self) -> str:
+        """What the person asked for, in their words."""
+        return self.request_text or self.source.text or ""
 
     def t(self, key: str, **values) -> str:
         return self.texts.t(key, self.lang, **values)

@@ -7,6 +7,8 @@ State (per person and platform, kept by the caller between messages):
   last_client_id the client of the last answer ("他的持仓呢")
   ask            a handler's question ("几倍？"): intent, slots, client_id, lang, and the slot the
                  next message fills when it is not a request of its own
+  exchange       while one of the three above waits: the messages so far ({id, text}, in order),
+                 so that the write they lead to records all of them, not the final "2" or 确认
 """
 from __future__ import annotations
 
@@ -27,6 +29,9 @@ from intents.types import Intent
 YES = re.compile(r"^\s*(?:确认|确定|是的?|好的?|对的?|没问题|可以|保存|ok|okay|yes|y|confirm|sure)\s*[!！。.]*\s*$", re.I)
 NO = re.compile(r"^\s*(?:取消|不对|不用了?|不要|算了|不|否|no|n|cancel)\s*[!！。.]*\s*$", re.I)
 CONFIDENT = 0.8
+WAITING = ("pending", "confirm", "ask")
+EXCHANGE_MAX = 8  # messages kept of one exchange: the request and the latest answers
+MESSAGE_IDS_MAX = 128  # Provenance.source_message_id; the audit entry keeps every id
 # Intents that take a client slot only sometimes: resolved when a client was named.
 OPTIONAL_CLIENT = {"create_reminder", "list_approvals", "request_approval"}
 
@@ -53,6 +58,26 @@ def _summary(ctx: HandlerContext, intent: Intent) -> str:
     return ctx.t(f"intent_{intent.name}") + ("：" if ctx.lang == "zh" else ": ") + sep.join(parts)
 
 
+def _cite(ctx: HandlerContext, exchange: list[dict]) -> None:
+    """The write this message completes records the whole exchange: the texts one per line, the
+    message ids comma-separated (the first and the latest when they do not all fit the column)."""
+    ids = [str(m["id"]) for m in exchange if m.get("id")]
+    joined = ",".join(ids)
+    while len(joined) > MESSAGE_IDS_MAX and len(ids) > 2:
+        ids = ids[:1] + ids[2:]
+        joined = ",".join(ids[:1] + ["…"] + ids[1:])
+    ctx.source = Source(platform=ctx.source.platform, message_id=joined[:MESSAGE_IDS_MAX] or None,
+                        user=ctx.source.user, text="\n".join(m["text"] for m in exchange))
+    ctx.request_text = exchange[0]["text"]
+
+
+def _keep(ctx: HandlerContext, exchange: list[dict], reply: Reply) -> Reply:
+    """While a question waits for its answer, remember the messages that led to it."""
+    if any(key in ctx.state for key in WAITING):
+        ctx.state["exchange"] = exchange[:1] + exchange[1:][-(EXCHANGE_MAX - 1):]
+    return reply
+
+
 class Dialog:
     def __init__(self, handlers: dict[str, Callable], recognize: Callable[[str], Intent]):
         self.handlers = handlers
@@ -74,25 +99,32 @@ class Dialog:
             if YES.match(text):
                 intent = _restore(confirm, "confirmed", confirm.get("client_id"))
                 intent.confidence = 1.0
-                # The write records the message that asked for it, not the "确认".
-                ctx.source = Source(**confirm["source"])
                 return intent
             if NO.match(text):
                 return Reply(ctx.t("confirm_cancelled"))
         return None
 
     def respond(self, ctx: HandlerContext, text: str) -> tuple[Intent | None, Reply]:
+        exchange = (ctx.state.pop("exchange", None) or []) + [{"id": ctx.source.message_id, "text": text}]
         asked = ctx.state.pop("ask", None)
         resumed = self.resume(ctx, text)
         if isinstance(resumed, Reply):
-            return None, resumed
+            return None, _keep(ctx, exchange, resumed)
         intent = resumed or self.recognize(text)
         if asked is not None and resumed is None and intent.name == "unknown":
             if NO.match(text):
                 return None, Reply(ctx.t("confirm_cancelled"))
-            intent = _restore(asked, "context", asked.get("client_id"))
+            intent = resumed = _restore(asked, "context", asked.get("client_id"))
             intent.slots[asked["slot"]], intent.confidence = text.strip(), 1.0
             ctx.lang = ctx.state["lang"] = asked.get("lang", ctx.lang)  # "sc" answers a Chinese question
+        if resumed is None:
+            exchange = exchange[-1:]  # a request of its own starts a new exchange
+        elif len(exchange) > 1:
+            _cite(ctx, exchange)
+        intent, reply = self.answer(ctx, intent)
+        return intent, _keep(ctx, exchange, reply)
+
+    def answer(self, ctx: HandlerContext, intent: Intent) -> tuple[Intent, Reply]:
         spec = catalog().get(intent.name)
         if spec is None:
             intent = Intent("unknown")
@@ -116,8 +148,7 @@ class Dialog:
         complete = all(intent.slots.get(name) for name, slot in spec.slots.items() if slot.required)
         if spec.write and complete and intent.confidence < CONFIDENT and intent.name in self.handlers:
             ctx.state["confirm"] = {"intent": intent.name, "slots": intent.slots, "confidence": intent.confidence,
-                                    "client_id": ctx.client.id if ctx.client else None,
-                                    "source": vars(ctx.source)}
+                                    "client_id": ctx.client.id if ctx.client else None}
             # Buttons send words that YES and NO accept, as if the person had typed them.
             yes, no = ("确认", "取消") if ctx.lang == "zh" else ("yes", "cancel")
             return intent, Reply(ctx.t("confirm_prompt", summary=_summary(ctx, intent)),

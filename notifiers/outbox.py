@@ -5,10 +5,12 @@ due, hands each message to the sender of its channel, and records the outcome: d
 the platform's message id, retried with exponential backoff on errors and timeouts, or failed
 after the last attempt (logged as an error, kept for operators). Per-target rate limits hold a
 message back instead of losing it; group-webhook messages waiting for the same target are
-merged into one.
+merged into one. A message that echoes a phone or ID number is stored masked, with its words
+encrypted for the send.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -22,6 +24,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from crm_core.base import utcnow
+from crm_core.db import cipher_of
+from crm_core.masking import masked_deep
 from crm_core.outbox import OutboxMessage, OutboxStatus
 from intents.replies import Reply
 
@@ -51,6 +55,22 @@ def reply_body(reply: Reply) -> dict:
     return {"text": reply.text, "title": reply.title, "choices": [asdict(c) for c in reply.choices]}
 
 
+def seal(body: dict, cipher) -> dict:
+    """A body that echoes a phone or ID number is stored masked, its words encrypted for the send."""
+    shown = {**body, **{key: masked_deep(body.get(key)) for key in ("text", "title", "choices")}}
+    if shown == body:
+        return body
+    return {**shown, "sealed": cipher.encrypt(json.dumps(body, ensure_ascii=False))}
+
+
+def unseal(body: dict, cipher) -> dict:
+    if "sealed" not in body:
+        return body
+    opened = {**body, **json.loads(cipher.decrypt(body["sealed"]))}
+    del opened["sealed"]
+    return opened
+
+
 def enqueue(*, session: Session, channel: str, target: str, reply: Reply, purpose: str = "reply",
             ref: str | None = None, now: datetime | None = None) -> OutboxMessage | None:
     """Queue a message, due at once. With a `ref`, the same (purpose, ref) is queued once only."""
@@ -61,7 +81,7 @@ def enqueue(*, session: Session, channel: str, target: str, reply: Reply, purpos
     body = reply_body(reply)
     if reply.choices:  # a card's id, made once: a retry re-sends the same card (WeCom refuses a second)
         body["task_id"] = uuid.uuid4().hex
-    message = OutboxMessage(channel=channel, target=target, body=body, purpose=purpose, ref=ref,
+    message = OutboxMessage(channel=channel, target=target, body=seal(body, cipher_of(session)), purpose=purpose, ref=ref,
                             next_attempt_at=now, created_at=now)
     session.add(message)
     session.flush()
@@ -150,7 +170,8 @@ class Dispatcher:
                     continue
                 for member in group:
                     member.status, member.next_attempt_at = OutboxStatus.sending, now + self.lease
-                ids, channel, target, body = [r.id for r in group], row.channel, row.target, self._body(group)
+                ids, channel, target = [r.id for r in group], row.channel, row.target
+                body = self._body([unseal(r.body, self.db.cipher) for r in group])
             # No transaction is open while the platform is called: a slow send holds no
             # connection, and a sender may use the database itself (its token cache).
             try:
@@ -195,11 +216,11 @@ class Dispatcher:
         return True
 
     @staticmethod
-    def _body(group: list[OutboxMessage]) -> dict:
-        head = group[0]
-        if len(group) == 1:
-            return head.body
-        return {"text": "\n\n".join(r.body.get("text", "") for r in group), "title": head.body.get("title"),
+    def _body(bodies: list[dict]) -> dict:
+        head = bodies[0]
+        if len(bodies) == 1:
+            return head
+        return {"text": "\n\n".join(b.get("text", "") for b in bodies), "title": head.get("title"),
                 "choices": []}
 
     def _failed(self, group: list[OutboxMessage], exc: DeliveryError, now: datetime) -> None:

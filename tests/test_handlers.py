@@ -70,7 +70,7 @@ def test_lead_is_confirmed_then_registered_masked_and_not_duplicated(app, book, 
     book.expire_all()
     lead = book.scalar(select(Client).where(Client.name == "王大锤"))
     assert lead.lifecycle == Lifecycle.lead and lead.manager.login == "m1"
-    assert lead.source_text == "新客户王大锤，电话13800001111，对原油期权感兴趣"
+    assert lead.source_text == "新客户王大锤，电话138****1111，对原油期权感兴趣\n确认"  # masked, the whole exchange
     again = talk.send("新客户王大锤，电话13800001111，对原油期权感兴趣").text
     if "请确认" in again:
         again = talk.send("确认").text

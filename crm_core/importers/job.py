@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
-from crm_core.base import Source
+from crm_core.base import Source, provenance_columns
 from crm_core.crypto import Cipher
 from crm_core.importers.report import BadRow, ImportReport
 from crm_core.importers.texts import say
@@ -80,9 +80,7 @@ class Job:
 
     def source(self, line: int) -> dict[str, Any]:
         """Provenance columns, as `Provenance.set_source` would set them, for bulk writes."""
-        src = self.origin.source(line)
-        return {"source_platform": src.platform, "source_message_id": src.message_id,
-                "source_user": src.user, "source_text": src.text}
+        return provenance_columns(self.origin.source(line))
 
     def tick(self, stage: str, done: int, total: int) -> None:
         if self.progress is not None and (done % TICK == 0 or done == total):

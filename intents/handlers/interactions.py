@@ -30,7 +30,7 @@ def log(ctx: HandlerContext, intent: Intent) -> Reply:
     followup, followup_date_only = (parse_slot_time(str(slots["next_followup"]), ctx)
                                     if slots.get("next_followup") else (None, False))
     channel = Channel(slots.get("channel") or "other")
-    summary = str(slots.get("summary") or ctx.source.text)
+    summary = str(slots.get("summary") or ctx.said)
     _, reminder = log_interaction(session=ctx.session, actor=ctx.staff, client=ctx.client, channel=channel,
                                   occurred_at=occurred_at, date_only=date_only, summary=summary,
                                   next_followup=followup, followup_date_only=followup_date_only,

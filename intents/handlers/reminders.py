@@ -19,7 +19,7 @@ def remind(ctx: HandlerContext, intent: Intent) -> Reply:
         due = due.replace(hour=9, minute=0)  # a day alone: remind at the start of the working day
     if (due.date() < ctx.now.date()) if date_only else (due < ctx.now):
         return Reply(ctx.t("reminder_in_past", when=show_time(due, date_only, ctx)))
-    content = str(intent.slots.get("content") or ctx.source.text)
+    content = str(intent.slots.get("content") or ctx.said)
     create_reminder(session=ctx.session, actor=ctx.staff, due_at=due, content=content, client=ctx.client,
                     date_only=date_only, source=ctx.source)
     return Reply(ctx.t("reminder_set", when=show_time(due, date_only, ctx), content=content))
