@@ -34,7 +34,7 @@ from crm_core.demo_names import (AREA_CODES, CLIENTS_PER_MANAGER, ENGLISH_NAMES,
                                  GIVEN_MALE, INDIVIDUAL_STYLES, INSTITUTIONS, INTERACTION_NOTES,
                                  MOBILE_PREFIXES, PRODUCTS, STAFF, STYLES, SURNAMES, TEAMS, Product)
 from crm_core.interactions import Channel, log_interaction
-from crm_core.margin import Direction, HedgeFlag, MarginSnapshot, Position, ratio
+from crm_core.margin import Direction, HedgeFlag, MarginSnapshot, Position, PositionReport, ReportBasis, ratio
 from crm_core.staff import Role, Staff, Team
 
 SEED = "brokerbot-demo-1"
@@ -492,10 +492,12 @@ def _add_clients(session: Session, specs: list[ClientSpec], staff: dict[str, Sta
 def _write_funds(session: Session, clients, quotes: dict[str, Quote], points: list[Point],
                  intraday: bool) -> tuple[int, int]:
     rng = random.Random(f"{SEED}:ledger")
-    snapshots, positions = [], []
+    snapshots, positions, reports = [], [], []
     for spec, _client, accounts in clients:
         for account_spec, account in zip(spec.accounts, accounts):
             rows, holdings = account_ledger(rng, account_spec, quotes, spec.style, intraday)
+            reports.extend(dict(account_id=account.id, timestamp=point.at, basis=ReportBasis.positions,
+                                source_platform="demo") for point in points)
             for point, row in zip(points, rows):
                 money = {key: _money(value) for key, value in row.items()}
                 snapshots.append(dict(
@@ -510,6 +512,7 @@ def _write_funds(session: Session, clients, quotes: dict[str, Quote], points: li
                         position_profit=_money(h.profit(index)), margin=_money(h.margin(index)),
                         hedge_flag=h.hedge, source_platform="demo"))
     session.execute(insert(MarginSnapshot), snapshots)
+    session.execute(insert(PositionReport), reports)  # each point reports what the account held
     if positions:
         session.execute(insert(Position), positions)
     return len(snapshots), len(positions)

@@ -98,20 +98,59 @@ class Position(Provenance, Base):
     account: Mapped[Account] = relationship(lazy="joined")
 
 
+class ReportBasis(str, enum.Enum):
+    positions = "positions"  # reported: a statement, a positions file or an API batch (the demo too)
+    snapshot = "snapshot"  # implied by a snapshot with no margin and no position P/L
+
+
+class PositionReport(Provenance, Base):
+    """That an account's positions were reported at a moment: the Position rows of the same
+    account and timestamp are what it held then, and none at all means it was flat. One per
+    account and moment; a reported one replaces an implied one, never the other way round."""
+
+    __tablename__ = "position_reports"
+    __table_args__ = (UniqueConstraint("account_id", "timestamp"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime)
+    basis: Mapped[ReportBasis] = mapped_column(Enum(ReportBasis, native_enum=False, length=12))
+
+
+def implies_flat(curr_margin: Decimal, position_profit: Decimal | None) -> bool:
+    """A snapshot with no margin and no position P/L says the account holds nothing (a client
+    holding only bought options, which take no margin, needs its positions reported too)."""
+    return curr_margin == 0 and not position_profit
+
+
+@dataclass(frozen=True)
+class Holdings:
+    timestamp: datetime  # the report's moment
+    positions: list[Position]  # empty: the account was flat
+
+
 def latest_snapshot(*, session: Session, account_id: int) -> MarginSnapshot | None:
     return session.scalar(
         select(MarginSnapshot).where(MarginSnapshot.account_id == account_id)
         .order_by(MarginSnapshot.timestamp.desc()).limit(1))
 
 
-def latest_positions(*, session: Session, account_id: int) -> list[Position]:
-    """The positions of the account's newest position report (an empty report means flat)."""
-    newest = session.scalar(select(func.max(Position.timestamp)).where(Position.account_id == account_id))
-    if newest is None:
-        return []
-    return list(session.scalars(
+def latest_holdings(*, session: Session, account_id: int) -> Holdings | None:
+    """The account's newest position report: what it held then, or nothing (flat). None when its
+    positions were never reported. Position rows count as a report of their moment."""
+    moments = [session.scalar(select(func.max(model.timestamp)).where(model.account_id == account_id))
+               for model in (PositionReport, Position)]
+    if all(moment is None for moment in moments):
+        return None
+    newest = max(moment for moment in moments if moment is not None)
+    return Holdings(newest, list(session.scalars(
         select(Position).where(Position.account_id == account_id, Position.timestamp == newest)
-        .order_by(Position.exchange, Position.instrument, Position.direction)))
+        .order_by(Position.exchange, Position.instrument, Position.direction))))
+
+
+def latest_positions(*, session: Session, account_id: int) -> list[Position]:
+    """The positions of the account's newest position report ([] when it was flat)."""
+    holdings = latest_holdings(session=session, account_id=account_id)
+    return holdings.positions if holdings is not None else []
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from crm_core.conversations import Conversation
 from crm_core.db import Meta
 from crm_core.inbox import InboundMessage
 from crm_core.interactions import Interaction
-from crm_core.margin import MarginSnapshot, Position
+from crm_core.margin import MarginSnapshot, Position, PositionReport
 from crm_core.outbox import OutboxMessage, PlatformToken
 from crm_core.reminders import Reminder
 from crm_core.staff import Staff, Team
@@ -19,5 +19,5 @@ from crm_core.tokens import ApiToken
 __all__ = ["Account", "Alert", "AlertNotification", "ApiToken", "ApprovalRequest", "AuditEntry", "Base", "Client",
            "ClientTag",
            "Conversation", "InboundMessage", "Interaction", "MarginSnapshot", "Meta", "OutboxMessage",
-           "PlatformToken", "Position", "Reminder", "SpecialRiskWarning", "Staff",
+           "PlatformToken", "Position", "PositionReport", "Reminder", "SpecialRiskWarning", "Staff",
            "SuitabilityAssessment", "Team"]

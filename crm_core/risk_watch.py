@@ -27,6 +27,7 @@ from crm_core.staff import Staff, Team
 
 CHUNK = 5000  # ids per IN (...) list: under SQLite's variable limit, and plannable
 HUNDRED = Decimal(100)
+ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -109,12 +110,24 @@ def _new(subject: Subject, kind: AlertKind, level: AlertLevel, key: str, now: da
     return alert
 
 
+def _carried(snap: MarginSnapshot) -> Decimal | None:
+    """What the account would hold without trading: the last settlement's balance plus the day's
+    deposits less its withdrawals (CTP: Balance = PreBalance + Deposit - Withdraw + CloseProfit +
+    PositionProfit - Commission), so that a drop below it is a loss, not a transfer. None
+    without the last settlement's balance; a missing deposit or withdrawal counts as none."""
+    if snap.pre_balance is None:
+        return None
+    return snap.pre_balance + (snap.deposit or ZERO) - (snap.withdraw or ZERO)
+
+
 def _notices(rules: RiskRules, subject: Subject, now: datetime) -> list[tuple[str, Alert]]:
-    """One-day notices: equity down since the last settlement, large deposits and withdrawals."""
+    """One-day notices: equity down since the last settlement by a trading loss (net of the day's
+    deposits and withdrawals), large deposits and withdrawals."""
     snap, config, out = subject.snapshot, rules.config, []
     day = (snap.trading_day or snap.timestamp.date()).isoformat()
-    if config.equity_drop_percent and snap.pre_balance and snap.pre_balance > 0:
-        drop = (snap.pre_balance - snap.balance) / snap.pre_balance * HUNDRED
+    base = _carried(snap)
+    if config.equity_drop_percent and base is not None and base > 0:
+        drop = (base - snap.balance) / base * HUNDRED
         if drop > config.equity_drop_percent:
             key = f"equity_drop:{snap.account_id}:{day}"
             out.append((key, _new(subject, AlertKind.equity_drop, AlertLevel.warning, key, now,

@@ -235,3 +235,18 @@ def test_token_create_on_the_command_line_prints_a_token_that_works(app, crm, se
         assert cli("token", "revoke", "back-office").returncode == 0
         answer = httpx.post(f"{base}/api/v1/snapshots", json=[SNAPSHOT], headers=auth(token), timeout=10)
         assert answer.status_code == 401
+
+
+def test_a_batch_row_with_only_account_and_time_reports_the_account_flat(app, http, service, session, token):
+    assert http.post("/api/v1/positions", json=POSITIONS, headers=auth(token)).status_code == 200
+    flat = [{"account_no": "90012345", "timestamp": "2026-11-19T15:00:00+08:00"}]
+    answer = http.post("/api/v1/positions", json=flat, headers=auth(token))
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["created"], answer.json()["written"]) == (1, 1)
+    session.expire_all()
+    assert latest_positions(session=session, account_id=account_id(session, "90012345")) == []
+    chat = TerminalSession("m1", service.pipeline.handle, now=NOW, tz=app.db.tz)
+    text = chat.send("张三的持仓").text
+    assert "当前无持仓" in text and "数据时间：2026-11-19 15:00" in text and "rb2601" not in text, text
+    again = http.post("/api/v1/positions", json=flat, headers=auth(token)).json()
+    assert (again["written"], again["unchanged"]) == (0, 1)

@@ -14,7 +14,7 @@ from crm_core.accounts import Account
 from crm_core.audit import AuditEntry
 from crm_core.clients import Client
 from crm_core.importers import ImportFileError, import_file
-from crm_core.margin import MarginSnapshot, Position
+from crm_core.margin import MarginSnapshot, Position, latest_positions
 from crm_core.staff import Staff
 
 DATA = Path(__file__).parent / "data"
@@ -256,3 +256,72 @@ def test_bom_header_case_and_unknown_columns(session, tmp_path):
     assert report.created == 1 and report.bad_rows == []
     client = session.scalar(select(Client))
     assert (client.name, client.risk_level, client.accounts[0].account_no) == ("张三", "C3", "90001001")
+
+
+POSITIONS_HEADER = ("account_no,timestamp,exchange,instrument,direction,volume,open_price,settlement_price,"
+                    "position_profit,margin,hedge_flag\n")
+
+
+def held(session, account_no):
+    account = session.scalar(select(Account.id).where(Account.account_no == account_no))
+    session.expire_all()
+    return [(p.instrument, p.volume) for p in latest_positions(session=session, account_id=account)]
+
+
+def test_a_row_with_only_account_and_time_reports_the_account_flat(session, tmp_path):
+    load_samples(session, "staff", "clients", "positions")
+    assert len(held(session, "90001001")) == 3
+    path = write(tmp_path, "positions-20261119.csv", POSITIONS_HEADER +
+                 "90001001,2026-11-19T15:00:00+08:00,,,,,,,,,\n"  # closed everything that day
+                 "90001003,2026-11-19T15:00:00+08:00,CZCE,SR605,long,40,5620,5660,16000,240000,\n")
+    report = run(session, "positions", path)
+    assert report.bad_rows == [] and (report.created, report.unchanged) == (2, 0)
+    assert held(session, "90001001") == [] and held(session, "90001003") == [("SR605", 40)]
+    again = run(session, "positions", path)
+    assert (again.created, again.updated, again.unchanged, again.removed) == (0, 0, 2, 0)
+
+    # The same report naming a position too contradicts itself: neither row is taken.
+    path = write(tmp_path, "p.csv", POSITIONS_HEADER +
+                 "90001001,2026-11-20T15:00:00+08:00,,,,,,,,,\n"
+                 "90001001,2026-11-20T15:00:00+08:00,SHFE,rb2605,long,3,,,,,\n"
+                 "90001003,2026-11-20T15:00:00+08:00,,SR605,,,,,,,\n"
+                 "90001003,,CZCE,SR605,long,40,,,,,\n")
+    report = run(session, "positions", path)
+    assert [(bad.line, bad.reason) for bad in report.bad_rows] == [
+        (2, "a row without exchange, instrument, direction and volume reports the account flat, "
+            "but line 3 lists a position of the same report"),
+        (3, "not imported: line 2 of the same report (account 90001001, 2026-11-20T15:00:00+08:00) is bad"),
+        (4, "exchange: empty, but required; direction: empty, but required; volume: empty, but required"),
+        (5, "timestamp: empty, but required"),
+    ]
+    assert held(session, "90001001") == []
+
+
+def test_a_snapshot_with_no_margin_and_no_position_pl_means_flat_unless_positions_say_otherwise(session, tmp_path):
+    load_samples(session, "staff", "clients", "positions")
+    header = "account_no,timestamp,balance,curr_margin,position_profit\n"
+    snaps = write(tmp_path, "s19.csv", header +
+                  "90001001,2026-11-19T15:00:00+08:00,990000.00,0,0\n"  # closed everything
+                  "90001003,2026-11-19T15:00:00+08:00,253000.00,0,\n")
+    report = run(session, "snapshots", snaps)
+    assert (report.created, report.unchanged) == (2, 0)
+    assert held(session, "90001001") == [] and held(session, "90001003") == []
+    assert run(session, "snapshots", snaps).unchanged == 2
+
+    # A position report of the same moment is what the account held, imported before or after
+    # (bought options take no margin).
+    positions = write(tmp_path, "p19.csv", POSITIONS_HEADER +
+                      "90001003,2026-11-19T15:00:00+08:00,CZCE,SR605,long,40,5620,5660,16000,240000,\n")
+    run(session, "positions", positions)
+    assert held(session, "90001003") == [("SR605", 40)]
+    run(session, "snapshots", snaps)
+    assert held(session, "90001003") == [("SR605", 40)]
+
+    # A corrected snapshot with margin withdraws the flat reading it implied.
+    run(session, "snapshots", write(tmp_path, "s19.csv", header +
+                                    "90001001,2026-11-19T15:00:00+08:00,990000.00,420000.00,-8000\n"))
+    assert held(session, "90001001") == [("IF2512", 1), ("m2605", 20), ("rb2605", 30)]
+    # A snapshot with position P/L is not flat, whatever its margin.
+    run(session, "snapshots", write(tmp_path, "s20.csv", header +
+                                    "90001001,2026-11-20T15:00:00+08:00,990000.00,0,-8000\n"))
+    assert len(held(session, "90001001")) == 3

@@ -326,3 +326,33 @@ def test_a_snapshot_batch_through_the_rest_api_raises_the_margin_call_once(servi
     service.dispatcher.run_once()
     assert len(wecom.received("wangfang")) == 1 and f"#{alert.id} " in str(wecom.webhook_messages["riskkey"])
     assert len(ding.webhook_messages) == 1
+
+
+def test_a_withdrawal_is_no_equity_drop_but_a_trading_loss_of_the_same_size_is(service):
+    # Both accounts start the day at 15,000,000 and end it at 9,000,000 (40% less): A-85's client
+    # withdrew 6,000,000, A-100's lost it trading. The equity-drop rule's 30% sees only the loss;
+    # the withdrawal, above the 5,000,000 large-transfer amount, gets that notice instead.
+    snap(service, "A-85", T0, "9000000.00", "100000.00", pre_balance=Decimal("15000000.00"),
+         withdraw=Decimal("6000000.00"), deposit=Decimal("0.00"))
+    snap(service, "A-100", T0, "9000000.00", "100000.00", pre_balance=Decimal("15000000.00"),
+         close_profit=Decimal("-6000000.00"))
+    service.risk_sweep(T0)
+    with service.app.db.session() as session:
+        found = sorted((a.account.account_no, a.kind.value, a.note) for a in session.scalars(select(Alert)))
+    assert found == [("A-100", "equity_drop", "40.00"), ("A-85", "large_transfer", "withdraw:6000000.00")]
+    texts = [m.body["text"] for m in outbox(service)]
+    assert any("权益下降" in t and "张三" in t for t in texts)
+    assert not any("权益下降" in t and "李四" in t for t in texts)
+
+
+def test_a_loss_after_a_deposit_is_measured_against_what_the_client_had_in_the_account(service):
+    # 1,000,000 at the start of the day, 1,000,000 paid in, 700,000 lost: 35% of the 2,000,000.
+    snap(service, "A-85", T0, "1300000.00", "100000.00", pre_balance=Decimal("1000000.00"),
+         deposit=Decimal("1000000.00"))
+    # 1,000,000, 500,000 taken out, 100,000 lost: 20% of the 500,000 left, under the 30%.
+    snap(service, "A-100", T0, "400000.00", "100000.00", pre_balance=Decimal("1000000.00"),
+         withdraw=Decimal("500000.00"))
+    service.risk_sweep(T0)
+    with service.app.db.session() as session:
+        found = sorted((a.account.account_no, a.kind.value, a.note) for a in session.scalars(select(Alert)))
+    assert found == [("A-85", "equity_drop", "35.00")]

@@ -18,6 +18,9 @@ from crm_core.staff import Role
 from tests import factories as f
 
 SAMPLE = Path(__file__).parent / "data" / "settlement_90012345_20261118.txt"
+# The next day's statement: every position closed (成交记录 lists the four closing trades), so it
+# has no 持仓汇总 and its 保证金占用 is 0.00.
+FLAT = Path(__file__).parent / "data" / "settlement_90012345_20261119_flat.txt"
 TEXT = SAMPLE.read_bytes().decode("gbk")
 NOW = datetime.fromisoformat("2026-11-19T09:30:00+08:00")
 
@@ -195,3 +198,54 @@ def test_the_command_imports_several_statements_and_reports_each_bad_one(cli, tm
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"{SAMPLE.name}: 5 rows — 0 created, 0 updated, 5 unchanged, 0 skipped\n"
     assert result.stderr.endswith("the file looks cut short (skipped)\n")
+
+
+def test_after_a_statement_without_positions_the_client_holds_nothing(app, session, account):
+    run(session, SAMPLE)
+    report = run(session, FLAT)
+    assert (report.rows, report.created, report.updated, report.removed) == (1, 1, 0, 0)  # the snapshot
+    assert latest_positions(session=session, account_id=account) == []
+    assert count(session, Position) == 4  # the day before stays as it was
+
+    chat = TerminalSession("m1", Pipeline(app).handle, now=NOW, tz=app.db.tz)
+    margin = chat.send("张三的保证金还够吗").text
+    assert "保证金占用：0.00" in margin and "数据时间：2026-11-19 15:00" in margin, margin
+    text = chat.send("张三的持仓").text
+    assert "当前无持仓" in text and "数据时间：2026-11-19 15:00" in text, text
+    assert "rb2601" not in text and "MA601" not in text
+    assert "rb2601" not in chat.send("张三 rb 持仓").text
+
+    again = run(session, FLAT)
+    assert (again.created, again.updated, again.removed, again.unchanged) == (0, 0, 0, 1)
+    # Re-sent, the day before is again the day before: the flat day stays the newest.
+    run(session, SAMPLE)
+    assert latest_positions(session=session, account_id=account) == []
+
+
+def test_a_corrected_statement_with_positions_replaces_the_flat_report_of_its_day(app, session, account,
+                                                                                  tmp_path):
+    run(session, FLAT)
+    assert latest_positions(session=session, account_id=account) == []
+    corrected = copy(tmp_path, TEXT.replace("20261118", "20261119"))
+    report = run(session, corrected)
+    assert report.created == 4 and report.updated == 1  # four positions; the snapshot's figures
+    held = latest_positions(session=session, account_id=account)
+    assert len(held) == 4 and held[0].timestamp == datetime.fromisoformat("2026-11-19T15:00:00+08:00")
+    run(session, FLAT)  # and back: the positions of that day are gone
+    assert latest_positions(session=session, account_id=account) == []
+    assert count(session, Position) == 0
+
+
+def test_an_account_flattened_before_the_upgrade_shows_flat_after_it(app, session, account):
+    # Before migration 0009 a statement without positions left no trace of the flat day; the
+    # upgrade reads it from the day's snapshot (no margin, no position P/L).
+    from alembic import command
+
+    run(session, SAMPLE)
+    run(session, FLAT)
+    session.close()
+    command.downgrade(app.db._alembic_config(), "0008")
+    command.upgrade(app.db._alembic_config(), "head")
+    assert latest_positions(session=session, account_id=account) == []
+    run(session, SAMPLE)  # the day before, re-sent, is still the day before
+    assert latest_positions(session=session, account_id=account) == []

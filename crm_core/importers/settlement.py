@@ -4,7 +4,8 @@ optional 出入金明细 table and its 持仓汇总 table.
 
 One statement is one margin snapshot plus the account's position report, written through the
 snapshots and positions importers: re-importing it writes nothing, a corrected statement
-replaces the figures, and a position no longer listed is removed. Both are stamped 15:00 of the
+replaces the figures, and a position no longer listed is removed. A statement without 持仓汇总
+(its 保证金占用 0) reports the account flat: the day's report holds no position. Both are stamped 15:00 of the
 statement date in the business time zone, the moment the snapshots importer gives a day's close:
 a snapshot file's row for the same trading day is then the same record, not a second one, and
 the night session (21:00, which belongs to the next trading day) sorts after it. CFFEX bond
@@ -26,7 +27,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from crm_core.accounts import Account
 from crm_core.demo_names import PRODUCTS
@@ -36,7 +37,7 @@ from crm_core.importers.job import Job, utc
 from crm_core.importers.reader import ImportFileError
 from crm_core.importers.statement_text import Table, block_end, decode, heading, money, pairs, table
 from crm_core.importers.texts import say
-from crm_core.margin import Direction, HedgeFlag, Position, ratio
+from crm_core.margin import Direction, HedgeFlag, ratio
 
 COLUMNS = REQUIRED = ()  # not a table: `read` finds the figures by their labels
 CENT = Decimal("0.01")
@@ -269,18 +270,13 @@ def check(job: Job, records: list) -> Plan:
 
 
 def apply(job: Job, plan: Plan) -> None:
-    report = job.report
-    snapshots.apply(job, [plan.snapshot])
-    counts = report.created, report.updated, report.unchanged
-    if plan.positions:
-        positions.apply(job, plan.positions)
-    else:  # a statement without positions: the account is flat at this moment
-        report.created = report.updated = report.unchanged = 0
-        report.removed = job.session.execute(delete(Position).where(
-            Position.account_id == plan.snapshot.account_id,
-            Position.timestamp == plan.snapshot.timestamp)).rowcount
-        if report.removed:
-            report.changed_accounts.add(plan.snapshot.account_id)
+    report, snap = job.report, plan.snapshot
+    # A statement without positions reports the account flat at its moment (its 保证金占用 is 0:
+    # `_check`); that report is the statement's, not a row of it.
+    flat = positions.Rec(snap.line, snap.account_no, snap.timestamp, None, {}, [], snap.account_id)
+    positions.apply(job, plan.positions or [flat])
+    counts = (report.created, report.updated, report.unchanged) if plan.positions else (0, 0, 0)
+    snapshots.apply(job, [snap])
     report.created += counts[0]
     report.updated += counts[1]
     report.unchanged += counts[2]

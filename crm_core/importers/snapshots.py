@@ -4,6 +4,8 @@ commission,balance,curr_margin,exchange_margin,frozen_margin,available.
 
 Keyed by (account, timestamp). A row is the whole record: re-importing it with other
 figures replaces them. Without a timestamp, the snapshot is at 15:00 of its trading day.
+A snapshot with curr_margin 0 and position_profit 0 (or empty) also says the account held no
+positions at its moment, unless a position report of that moment lists some (in either order).
 """
 from __future__ import annotations
 
@@ -13,10 +15,11 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 
 from crm_core.accounts import Account
+from crm_core.importers import positions
 from crm_core.importers.fields import Cells, at_close
 from crm_core.importers.job import FirstSeen, Job, utc
 from crm_core.importers.texts import say
-from crm_core.margin import MarginSnapshot, default_available, ratio
+from crm_core.margin import MarginSnapshot, ReportBasis, default_available, implies_flat, ratio
 
 COLUMNS = ("account_no", "timestamp", "trading_day", "pre_balance", "deposit", "withdraw",
            "close_profit", "position_profit", "commission", "balance", "curr_margin",
@@ -92,7 +95,7 @@ def apply(job: Job, recs: list[Rec]) -> None:
         lambda chunk: select(MarginSnapshot.id, MarginSnapshot.account_id, MarginSnapshot.timestamp, *cols)
         .where(MarginSnapshot.account_id.in_(chunk), MarginSnapshot.timestamp.between(first, last)),
         (r.account_id for r in recs))}
-    inserts, updates = [], []
+    inserts, updates, corrected = [], [], set()
     for rec in recs:
         row = stored.get((rec.account_id, rec.timestamp))
         if row is None:
@@ -100,9 +103,16 @@ def apply(job: Job, recs: list[Rec]) -> None:
                             **job.source(rec.line)})
         elif any(getattr(row, col) != rec.values[col] for col in VALUES):
             updates.append({"id": row.id, **rec.values, **job.source(rec.line)})
+            corrected.add((rec.account_id, rec.timestamp))
             job.report.changed_accounts.add(rec.account_id)
     job.report.changed_accounts.update(row["account_id"] for row in inserts)
     job.write("writing", insert(MarginSnapshot), inserts)
     job.write("writing", update(MarginSnapshot), updates)
     job.report.created, job.report.updated = len(inserts), len(updates)
     job.report.unchanged = len(recs) - len(inserts) - len(updates)
+    # No margin and no position P/L: the account holds nothing at this moment, unless a position
+    # report of the same moment says otherwise. A corrected snapshot with margin takes it back.
+    flat = {(rec.account_id, rec.timestamp): rec.line for rec in recs
+            if implies_flat(rec.values["curr_margin"], rec.values["position_profit"])}
+    positions.record_reports(job, flat, ReportBasis.snapshot)
+    positions.withdraw_implied(job, corrected - flat.keys())

@@ -56,6 +56,8 @@ TEXTS = {
                       "add account_no or id_number to say which",
     "same_name": "name {name} with the same manager and no account_no or id_number",
     "same_client": "describes the same client (id {client_id}) as line {line}",
+    "flat_and_listed": "a row without exchange, instrument, direction and volume reports the account "
+                       "flat, but {row_word} {line} lists a position of the same report",
     "group_has_bad_row": "not imported: {row_word} {line} of the same report (account {account}, "
                          "{timestamp}) is bad",
     # -- settlement statements (a statement is refused as a whole) ---------------------------

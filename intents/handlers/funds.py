@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from crm_core.margin import client_funds, latest_positions
+from crm_core.margin import client_funds, latest_holdings
 from intents import format as fmt
 from intents.context import HandlerContext
 from intents.handlers import handler
@@ -51,12 +51,16 @@ def query_positions(ctx: HandlerContext, intent: Intent) -> Reply:
     wanted = str(intent.slots.get("instrument") or "").lower()
     blocks = []
     for account in client.accounts:
-        rows = latest_positions(session=ctx.session, account_id=account.id)
+        holdings = latest_holdings(session=ctx.session, account_id=account.id)
+        rows = holdings.positions if holdings is not None else []
         if wanted:
             rows = [p for p in rows if p.instrument.lower().startswith(wanted)]
         if not rows:
             if not wanted:
-                blocks.append(ctx.t("positions_none", client=client.name, account=account.account_no))
+                lines = [ctx.t("positions_none", client=client.name, account=account.account_no)]
+                if holdings is not None:  # reported flat: as of when
+                    lines.append(ctx.t("margin_time", value=fmt.when(holdings.timestamp, ctx.tz)))
+                blocks.append("\n".join(lines))
             continue
         lines = [ctx.t("positions_title", client=client.name, account=account.account_no)]
         total_margin, total_pnl = Decimal("0.00"), Decimal("0.00")
@@ -68,7 +72,7 @@ def query_positions(ctx: HandlerContext, intent: Intent) -> Reply:
             total_pnl += _amount(p.position_profit)
         if len(rows) > 1:
             lines.append(ctx.t("positions_total", margin=fmt.money(total_margin), pnl=fmt.money(total_pnl)))
-        lines.append(ctx.t("margin_time", value=fmt.when(rows[0].timestamp, ctx.tz)))
+        lines.append(ctx.t("margin_time", value=fmt.when(holdings.timestamp, ctx.tz)))
         blocks.append("\n".join(lines))
     if not blocks:
         key = "positions_none_for_instrument" if wanted else "client_no_accounts"
