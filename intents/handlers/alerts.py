@@ -71,7 +71,8 @@ def ack_alert(ctx: HandlerContext, intent: Intent) -> Reply:
         .where(AlertAcknowledgement.alert_id == alert.id).order_by(AlertAcknowledgement.id)).all()
     mine = [ack for ack, _ in earlier if ack.staff_id == ctx.staff.id]
     if mine and not comment:  # a repeated click or message: already on record
-        return Reply(ctx.t("ack_already", id=alert.id, who=ctx.staff.name, when=fmt.when(mine[-1].acknowledged_at, ctx.tz)))
+        return Reply(ctx.t("ack_already", id=alert.id, who=ctx.staff.name,
+                           when=fmt.when(mine[-1].acknowledged_at, ctx.tz)))
     ack = AlertAcknowledgement(alert_id=alert.id, staff_id=ctx.staff.id, acknowledged_at=ctx.now, comment=comment)
     ack.set_source(ctx.source)
     ctx.session.add(ack)
