@@ -4,7 +4,10 @@ supervisor, the pre-open digest, and the evidence of every notice.
 
 Every message goes through the outbox (written in the same transaction as the alert change,
 so a crash never leaves an alert without its notices or a notice without its alert) and every
-notice is an AlertNotification row pointing at the outbox row that carried it.
+notice is an AlertNotification row pointing at the outbox row that carried it. A person no
+platform reaches (a shell without platform settings, a manager without a chat id) still gets
+their notice queued, as undeliverable with the reason; the service sends it once a platform
+reaches them (Service.reroute), and only then does the alert count as told to them.
 """
 from __future__ import annotations
 
@@ -17,17 +20,17 @@ from decimal import Decimal
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from bot.routing import direct_channel
+from bot.routing import address
 from crm_core.alerts import ACTIVE, SEVERITY, Alert, AlertKind, AlertLevel, AlertNotification, AlertStatus
 from crm_core.base import utcnow
 from crm_core.clients import Client
-from crm_core.outbox import OutboxMessage
+from crm_core.outbox import OutboxMessage, OutboxStatus
 from crm_core.risk_watch import Change, evaluate
 from crm_core.staff import Role, Staff
 from intents.format import money, percent, when
 from intents.handlers.alerts import label_key
 from intents.replies import Choice, Reply
-from notifiers.outbox import enqueue
+from notifiers.outbox import UNROUTED, enqueue
 
 log = logging.getLogger("brokerbot.alerts")
 WORST = 10  # accounts named in a digest
@@ -39,6 +42,7 @@ class Recipient:
     channel: str  # outbox channel
     target: str
     person: bool
+    reason: str | None = None  # why no platform reaches this person: the notice waits, undeliverable
 
 
 @dataclass
@@ -79,7 +83,7 @@ class Alerting:
             return 0
         people = self._people(session, [c.alert for c in changes])
         batch = Batch()
-        told = self._told(session, [c.alert.id for c in changes if c.event == "resolved"])
+        told = self._told(session, people, [c.alert.id for c in changes if c.event == "resolved"])
         for change in changes:
             item = Item(change.event, change.alert, change.previous)
             if change.event == "resolved":  # announced where the alert was
@@ -101,6 +105,7 @@ class Alerting:
                 return 0
             people = self._people(session, active)
             batch = Batch()
+            waiting = self._waiting(session, [a.id for a in active])
             renotify = timedelta(minutes=self.config.renotify_minutes)
             for alert in active:
                 minutes = self.config.escalate_after_minutes.get(alert.level)
@@ -111,7 +116,10 @@ class Alerting:
                     for recipient in self._groups(people, alert):
                         batch.add(recipient, item)
                 elif alert.last_notified_at is not None and alert.last_notified_at + renotify <= now:
-                    batch.add(self._manager(people, alert), Item("renotify", alert))
+                    manager = self._manager(people, alert)
+                    if manager is not None and manager.reason and (alert.id, manager.key) in waiting:
+                        continue  # one undeliverable reminder waiting for them is enough
+                    batch.add(manager, Item("renotify", alert))
             return self._write(session, batch, people, now)
 
     def pre_open(self, now: datetime | None = None) -> int:
@@ -146,11 +154,10 @@ class Alerting:
     def _person(self, staff: Staff | None) -> Recipient | None:
         if staff is None:
             return None
-        route = direct_channel(staff, self.app.settings)
-        if route is None:
-            log.warning("staff %s has no chat identity on a configured platform: alert not sent to them", staff.login)
-            return None
-        return Recipient(staff.login, route[0], route[1], True)
+        channel, target, reason = address(staff, self.app.settings)
+        if reason is not None:
+            log.warning("staff %s cannot be reached (%s): alert notice kept as undeliverable", staff.login, reason)
+        return Recipient(staff.login, channel, target, True, reason)
 
     def _manager(self, people: "People", alert: Alert) -> Recipient | None:
         return self._person(people.manager(alert))
@@ -174,8 +181,10 @@ class Alerting:
             chosen = channels.for_alert(alert.level.value, team)
         return [group_recipient(c) for c in chosen]
 
-    def _told(self, session: Session, alert_ids: list[int]) -> dict[int, list[Recipient]]:
-        """Where each alert was announced (for its resolution)."""
+    def _told(self, session: Session, people: "People", alert_ids: list[int]) -> dict[int, list[Recipient]]:
+        """Where each alert was announced (for its resolution): the same groups, and the same
+        people wherever they are reached now."""
+        logins = {s.login: s for s in people.staff.values()}
         told: dict[int, list[Recipient]] = defaultdict(list)
         for start in range(0, len(alert_ids), 5000):
             rows = session.execute(
@@ -184,8 +193,13 @@ class Alerting:
                 .join(OutboxMessage, OutboxMessage.id == AlertNotification.outbox_id)
                 .where(AlertNotification.alert_id.in_(alert_ids[start:start + 5000])).distinct())
             for alert_id, key, channel, target in rows:
-                recipient = Recipient(key, channel, target, not key.startswith("#"))
-                if recipient not in told[alert_id]:
+                if key.startswith("#"):
+                    recipient = Recipient(key, channel, target, False)
+                elif key in logins:
+                    recipient = self._person(logins[key])
+                else:  # no longer active: where they were told, if they were
+                    recipient = Recipient(key, channel, target, True) if channel != UNROUTED else None
+                if recipient is not None and recipient not in told[alert_id]:
                     told[alert_id].append(recipient)
         return told
 
@@ -200,10 +214,12 @@ class Alerting:
                 messages = [(self._single(item, people, recipient.person), [item], False) for item in items]
             for reply, covered, digest in messages:
                 row = enqueue(session=session, channel=recipient.channel, target=recipient.target, reply=reply,
-                              purpose="alert", now=now)
+                              purpose="alert", now=now, unrouted=recipient.reason)
                 sent += 1
                 evidence.extend({"alert_id": item.alert.id, "event": item.event, "recipient": recipient.key,
                                  "outbox_id": row.id, "digest": digest, "created_at": now} for item in covered)
+            if recipient.reason is not None:  # not told yet: Service.reroute marks it when it goes
+                continue
             for item in items:
                 alert = item.alert
                 if alert.status == AlertStatus.open and item.event != "resolved":
@@ -213,6 +229,33 @@ class Alerting:
         if evidence:
             session.execute(insert(AlertNotification), evidence)
         return sent
+
+    def _waiting(self, session: Session, alert_ids: list[int]) -> set[tuple[int, str]]:
+        """(alert id, recipient) of notices still undeliverable."""
+        waiting: set[tuple[int, str]] = set()
+        for start in range(0, len(alert_ids), 5000):
+            rows = session.execute(
+                select(AlertNotification.alert_id, AlertNotification.recipient)
+                .join(OutboxMessage, OutboxMessage.id == AlertNotification.outbox_id)
+                .where(AlertNotification.alert_id.in_(alert_ids[start:start + 5000]),
+                       OutboxMessage.status == OutboxStatus.unrouted))
+            waiting.update((alert_id, recipient) for alert_id, recipient in rows)
+        return waiting
+
+    def routed(self, session: Session, outbox_ids: list[int], now: datetime) -> None:
+        """Undeliverable notices just queued for a platform: their alerts now count as told to
+        that person (notified, and re-notified after renotify_minutes from now)."""
+        for start in range(0, len(outbox_ids), 5000):
+            rows = session.execute(select(Alert, AlertNotification.event)
+                                   .join(AlertNotification, AlertNotification.alert_id == Alert.id)
+                                   .where(AlertNotification.outbox_id.in_(outbox_ids[start:start + 5000])))
+            for alert, event in rows:
+                if event == "resolved":
+                    continue
+                if alert.status == AlertStatus.open:
+                    alert.status = AlertStatus.notified
+                if event in ("opened", "escalated", "renotify"):
+                    alert.last_notified_at = now
 
     def t(self, key: str, **values) -> str:
         return self.app.messages.t(key, "zh", **values)

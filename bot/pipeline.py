@@ -13,7 +13,7 @@ from typing import Callable
 
 from bot.events import ChatEvent
 from bot.logs import new_correlation_id
-from bot.routing import direct_channel
+from bot.routing import address
 from crm_core import audit, conversations
 from crm_core.base import Source
 from crm_core.staff import Staff, get_staff, staff_by_platform_id
@@ -49,14 +49,15 @@ Middleware = Callable[[Turn, Callable[[], Reply]], Reply]
 
 def direct_notifier(session, settings, now=None) -> Notify:
     """notify(staff, reply, purpose=, ref=): a direct message to a staff member through the outbox,
-    queued in `session`'s transaction, on the platform bot.routing.direct_channel names."""
+    queued in `session`'s transaction, on the platform bot.routing.direct_channel names; when none
+    reaches them it is kept undeliverable with the reason (sent once one does) and this says False."""
     def notify(staff: Staff, reply: Reply, *, purpose: str = "notice", ref: str | None = None) -> bool:
-        route = direct_channel(staff, settings)
-        if route is None:
-            log.warning("%s has no platform to be reached on; %s message not queued", staff.login, purpose)
-            return False
-        enqueue(session=session, channel=route[0], target=route[1], reply=reply, purpose=purpose, ref=ref, now=now)
-        return True
+        channel, target, reason = address(staff, settings)
+        if reason is not None:
+            log.warning("%s cannot be reached (%s); %s message kept until they can", staff.login, reason, purpose)
+        enqueue(session=session, channel=channel, target=target, reply=reply, purpose=purpose, ref=ref, now=now,
+                unrouted=reason)
+        return reason is None
     return notify
 
 

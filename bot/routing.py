@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from bot.settings import Settings
 from crm_core.staff import Staff
+from notifiers.outbox import UNROUTED
 
 ORDER = ("wecom", "dingtalk", "slack")
 
@@ -31,3 +32,28 @@ def direct_channel(staff: Staff, settings: Settings) -> tuple[str, str] | None:
         if user:
             return platform, user
     return None
+
+
+NAMES = {"wecom": "WeCom", "dingtalk": "DingTalk", "slack": "Slack"}
+
+
+def no_route(staff: Staff, settings: Settings) -> str:
+    """Why no direct message reaches this person, for the evidence (e.g. "王芳 has no WeCom id")."""
+    platforms = configured_platforms(settings)
+    reasons = []
+    if not any(identity(staff, platform) for platform in ORDER):
+        reasons.append(f"{staff.name} has no {'/'.join(NAMES[p] for p in ORDER)} id")
+    if not platforms:
+        reasons.append("no platform configured")
+    elif not reasons:
+        reasons.append(f"{staff.name} has no {'/'.join(NAMES[p] for p in platforms)} id")
+    return "; ".join(reasons)
+
+
+def address(staff: Staff, settings: Settings) -> tuple[str, str, str | None]:
+    """(outbox channel, target, reason): the person's platform and id, or, when none reaches them,
+    the undeliverable address (notifiers.outbox.UNROUTED, their login) and why."""
+    route = direct_channel(staff, settings)
+    if route is not None:
+        return route[0], route[1], None
+    return UNROUTED, staff.login, no_route(staff, settings)

@@ -9,10 +9,10 @@ from bot.alerting import Alerting
 from bot.app import App
 from bot.approvals import remind_overdue
 from bot.pipeline import Pipeline
-from bot.routing import configured_platforms, direct_channel
+from bot.routing import configured_platforms, direct_channel, no_route
 from bot.scheduler import Scheduler
 from crm_core.inbox import forget_old
-from notifiers.outbox import Dispatcher, Sender
+from notifiers.outbox import Dispatcher, Sender, reroute
 from notifiers.reminders import queue_due_reminders
 from notifiers.webhooks import channel_senders
 
@@ -53,6 +53,7 @@ class Service:
         self.dispatcher = Dispatcher(app.db, self.senders)
         self.scheduler = Scheduler(app.db.tz)
         self.scheduler.every(2, "outbox", self.dispatcher.run_once)
+        self.scheduler.every(10, "reroute", self.reroute)
         self.scheduler.every(30, "reminders", self.queue_reminders)
         self.alerting = Alerting(app)
         calendar = app.risk_rules.config.calendar
@@ -69,7 +70,18 @@ class Service:
             return queue_due_reminders(
                 session=session, now=now,
                 route=lambda staff: direct_channel(staff, self.app.settings),
-                text=lambda reminder: self.app.messages.t("reminder_due", content=reminder.content))
+                text=lambda reminder: self.app.messages.t("reminder_due", content=reminder.content),
+                unrouted=lambda staff: no_route(staff, self.app.settings))
+
+    def reroute(self, now: datetime | None = None) -> int:
+        """Undeliverable notices (queued by a shell without platform settings, or for someone who
+        had no chat id) are queued for the platform that now reaches their person; returns how many."""
+        now = now or datetime.now(timezone.utc)
+        with self.app.db.transaction() as session:
+            moved = reroute(session=session, route=lambda staff: direct_channel(staff, self.app.settings), now=now)
+            if moved:
+                self.alerting.routed(session, moved, now)
+        return len(moved)
 
     def after_ingest(self, kind: str, account_ids: list[int], now: datetime) -> None:
         """Called after new or changed rows of `kind` were committed for these accounts: margin
@@ -133,6 +145,7 @@ class Service:
             self._socket = SocketModeHandler(self.slack_app(), s.slack_app_token)
             self._socket.connect()
         self.dispatcher.recover()  # what a killed predecessor had claimed goes out now
+        self.reroute()  # what was queued where no platform was configured goes out now
         self.scheduler.start()
         log.info("service started; senders: %s", ", ".join(sorted(self.senders)) or "none")
 

@@ -8,7 +8,8 @@ resolved (the account fell back below the levels by the resolve margin).
 Evidence (courts put the burden of proving a margin-call notice was delivered on the broker,
 STYLE.md): every notification is an `AlertNotification` pointing at the outbox row that carried
 it, whose channel, recipient, delivery time, platform message id and status are the record of
-delivery; who acknowledged, when, what they said and from which chat message sit on the alert.
+delivery. Every acknowledgement is an `AlertAcknowledgement`: who, when, what they said and the
+chat message it came in (the alert's own columns hold the latest one).
 """
 from __future__ import annotations
 
@@ -102,3 +103,15 @@ class AlertNotification(Base):
     outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), index=True)
     digest: Mapped[bool] = mapped_column(Boolean, default=False)  # told inside a digest
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AlertAcknowledgement(Provenance, Base):
+    """One person saying they handled an alert: what they said, when, and the chat message
+    (platform, message id, sender, raw text) it came in. Kept however many there are."""
+
+    __tablename__ = "alert_acknowledgements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    acknowledged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    comment: Mapped[str | None] = mapped_column(Text)

@@ -1,6 +1,6 @@
 """Imports every model so that Base.metadata is complete (Alembic, tests)."""
 from crm_core.accounts import Account
-from crm_core.alerts import Alert, AlertNotification
+from crm_core.alerts import Alert, AlertAcknowledgement, AlertNotification
 from crm_core.approvals import ApprovalRequest
 from crm_core.audit import AuditEntry
 from crm_core.base import Base
@@ -16,7 +16,7 @@ from crm_core.staff import Staff, Team
 from crm_core.suitability import SpecialRiskWarning, SuitabilityAssessment
 from crm_core.tokens import ApiToken
 
-__all__ = ["Account", "Alert", "AlertNotification", "ApiToken", "ApprovalRequest", "AuditEntry", "Base", "Client",
+__all__ = ["Account", "Alert", "AlertAcknowledgement", "AlertNotification", "ApiToken", "ApprovalRequest", "AuditEntry", "Base", "Client",
            "ClientTag",
            "Conversation", "InboundMessage", "Interaction", "MarginSnapshot", "Meta", "OutboxMessage",
            "PlatformToken", "Position", "PositionReport", "Reminder", "SpecialRiskWarning", "Staff",

@@ -3,6 +3,9 @@
 A row is `pending` until a sender delivers it (`delivered`, with the platform's message id) or
 gives up after the last retry (`failed`, with the reason, visible to operators). Rows survive
 restarts and crashes; a row claimed by a dispatcher that died is retried after its lease.
+A direct message to a person no configured platform reaches is kept `unrouted` (channel
+`direct`, target their login) with the reason, and queued for their platform once one reaches
+them; `routed_at` then records when, so the evidence shows how long it could not be delivered.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ class OutboxStatus(str, enum.Enum):
     sending = "sending"
     delivered = "delivered"
     failed = "failed"
+    unrouted = "unrouted"  # undeliverable for now: no platform reaches the person (unrouted_reason)
 
 
 class OutboxMessage(Base):
@@ -45,6 +49,8 @@ class OutboxMessage(Base):
     # The dispatcher holding the lease, "host:pid": a restarted process takes back at once what a
     # dead process on its host had claimed, instead of waiting for the lease to run out.
     claimed_by: Mapped[str | None] = mapped_column(String(128))
+    unrouted_reason: Mapped[str | None] = mapped_column(Text)  # e.g. "no platform configured"
+    routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when a route was found for it
 
 
 class PlatformToken(Base):

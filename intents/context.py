@@ -17,7 +17,8 @@ from crm_core.staff import Staff
 from crm_core.suitability import SuitabilityRules
 
 # notify(staff, reply, purpose=..., ref=...) queues a direct message to another person in this
-# turn's transaction (sent only if the turn commits); False when they have no reachable platform.
+# turn's transaction (sent only if the turn commits); False when no platform reaches them (the
+# message is then kept as undeliverable, with the reason, and sent once one does).
 # With a `ref`, the same (purpose, ref) is queued once however often it is called.
 Notify = Callable[..., bool]
 

@@ -7,6 +7,10 @@ after the last attempt (logged as an error, kept for operators). Per-target rate
 message back instead of losing it; group-webhook messages waiting for the same target are
 merged into one. A message that echoes a phone or ID number is stored masked, with its words
 encrypted for the send.
+
+A direct message nobody can be reached for yet is queued `unrouted` (channel `direct`, target the
+person's login, with the reason); `reroute` moves such rows to the person's platform once one
+reaches them, so nothing waits in a log line instead of the outbox.
 """
 from __future__ import annotations
 
@@ -18,15 +22,16 @@ import threading
 import uuid
 from dataclasses import asdict
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Callable, Protocol
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from crm_core.base import utcnow
 from crm_core.db import cipher_of
 from crm_core.masking import masked_deep
 from crm_core.outbox import OutboxMessage, OutboxStatus
+from crm_core.staff import Staff
 from intents.replies import Reply
 
 log = logging.getLogger("brokerbot.outbox")
@@ -35,6 +40,7 @@ log = logging.getLogger("brokerbot.outbox")
 # drops the rest silently; WeCom and DingTalk group robots take 20 a minute (STYLE.md, 2026).
 PER_MINUTE = {"wecom": 30, "wecom_webhook": 20, "dingtalk_webhook": 20}
 MERGEABLE = {"wecom_webhook", "dingtalk_webhook"}
+UNROUTED = "direct"  # the channel of a direct message no platform reaches yet; its target is a staff login
 
 
 class DeliveryError(Exception):
@@ -72,8 +78,10 @@ def unseal(body: dict, cipher) -> dict:
 
 
 def enqueue(*, session: Session, channel: str, target: str, reply: Reply, purpose: str = "reply",
-            ref: str | None = None, now: datetime | None = None) -> OutboxMessage | None:
-    """Queue a message, due at once. With a `ref`, the same (purpose, ref) is queued once only."""
+            ref: str | None = None, now: datetime | None = None, unrouted: str | None = None) -> OutboxMessage | None:
+    """Queue a message, due at once. With a `ref`, the same (purpose, ref) is queued once only.
+    With `unrouted` (the reason no platform reaches the person), it is kept undeliverable for
+    `reroute` (channel UNROUTED, target the staff login)."""
     if ref is not None and session.scalar(select(OutboxMessage.id).where(
             OutboxMessage.purpose == purpose, OutboxMessage.ref == ref)):
         return None
@@ -83,9 +91,41 @@ def enqueue(*, session: Session, channel: str, target: str, reply: Reply, purpos
         body["task_id"] = uuid.uuid4().hex
     message = OutboxMessage(channel=channel, target=target, body=seal(body, cipher_of(session)), purpose=purpose, ref=ref,
                             next_attempt_at=now, created_at=now)
+    if unrouted is not None:
+        message.status, message.unrouted_reason = OutboxStatus.unrouted, unrouted[:2000]
     session.add(message)
     session.flush()
     return message
+
+
+def reroute(*, session: Session, route: Callable[[Staff], tuple[str, str] | None], now: datetime) -> list[int]:
+    """Undeliverable direct messages to people a platform now reaches are queued for it, due now
+    (in order). Returns the ids moved. Each row moves once however many replicas run this at the
+    same time: the rows are locked (SKIP LOCKED on PostgreSQL) and the UPDATE takes only rows
+    still unrouted."""
+    logins = list(session.scalars(select(OutboxMessage.target).where(
+        OutboxMessage.status == OutboxStatus.unrouted).distinct()))
+    if not logins:
+        return []
+    moved: list[int] = []
+    for person in session.scalars(select(Staff).where(Staff.login.in_(logins), Staff.active.is_(True))):
+        found = route(person)
+        if found is None:
+            continue
+        waiting = select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.unrouted,
+                                                 OutboxMessage.target == person.login)
+        if session.get_bind().dialect.name == "postgresql":
+            waiting = waiting.with_for_update(skip_locked=True)
+        ids = list(session.scalars(waiting))
+        if not ids:
+            continue
+        moved += session.scalars(
+            update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.unrouted)
+            .values(channel=found[0], target=found[1], status=OutboxStatus.pending, next_attempt_at=now,
+                    routed_at=now).returning(OutboxMessage.id).execution_options(synchronize_session=False)).all()
+    if moved:
+        log.info("%s undeliverable messages now have a route and are queued", len(moved))
+    return sorted(moved)
 
 
 def backoff(attempts: int, base: float, cap: float = 900.0) -> timedelta:
@@ -105,17 +145,25 @@ class Dispatcher:
         self._again = False
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
 
-    def _claim(self, session: Session, now: datetime) -> list[OutboxMessage]:
-        due = (select(OutboxMessage).where(
+    def _claim(self, session: Session, now: datetime) -> list[int]:
+        due = (select(OutboxMessage.id).where(
             OutboxMessage.channel.in_(list(self.senders)), OutboxMessage.next_attempt_at <= now,
             or_(OutboxMessage.status == OutboxStatus.pending, OutboxMessage.status == OutboxStatus.sending))
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(self.batch))
         if session.get_bind().dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
-        rows = list(session.scalars(due))
-        for row in rows:  # a lease: if this dispatcher dies, another retries after it
-            row.status, row.next_attempt_at, row.claimed_by = OutboxStatus.sending, now + self.lease, self.worker
-        return rows
+        ids = list(session.scalars(due))
+        if not ids:
+            return []
+        # A lease: if this dispatcher dies, another retries after it. The UPDATE takes only rows
+        # still due: on SQLite the SELECT above runs outside the write lock, so another process may
+        # have claimed some of them meanwhile (two replicas on one file sent rows twice).
+        taken = set(session.scalars(
+            update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.next_attempt_at <= now,
+                                        OutboxMessage.status.in_([OutboxStatus.pending, OutboxStatus.sending]))
+            .values(status=OutboxStatus.sending, next_attempt_at=now + self.lease, claimed_by=self.worker)
+            .returning(OutboxMessage.id).execution_options(synchronize_session=False)))
+        return [i for i in ids if i in taken]
 
     def recover(self, now: datetime | None = None) -> int:
         """At start-up: rows leased by a dispatcher process on this host that no longer runs (killed,
@@ -157,7 +205,7 @@ class Dispatcher:
     def _run(self, fixed: datetime | None) -> int:
         now = fixed or utcnow()
         with self.db.transaction() as session:
-            claimed = [row.id for row in self._claim(session, now)]
+            claimed = self._claim(session, now)
         delivered, done = 0, set()
         for row_id in claimed:
             if row_id in done:

@@ -11,27 +11,34 @@ from sqlalchemy.orm import Session
 from crm_core.reminders import Reminder, ReminderStatus
 from crm_core.staff import Staff
 from intents.replies import Reply
-from notifiers.outbox import enqueue
+from notifiers.outbox import UNROUTED, enqueue
 
 log = logging.getLogger("brokerbot.reminders")
 
 
 def queue_due_reminders(*, session: Session, now: datetime, route: Callable[[Staff], tuple[str, str] | None],
-                        text: Callable[[Reminder], str]) -> int:
+                        text: Callable[[Reminder], str], unrouted: Callable[[Staff], str] | None = None) -> int:
     """Queue every pending reminder whose time has come; returns how many were queued.
-    A reminder for someone no platform reaches stays pending and is logged each sweep."""
+    For someone no platform reaches, `unrouted(staff)` says why and the message is kept
+    undeliverable with that reason (sent once a platform reaches them); without it the reminder
+    stays pending and is logged each sweep."""
     queued = 0
     due = session.scalars(select(Reminder).where(Reminder.status == ReminderStatus.pending,
                                                  Reminder.due_at <= now).order_by(Reminder.due_at).limit(500))
     for reminder in due:
         staff = session.get(Staff, reminder.staff_id)
         channel = route(staff) if staff is not None else None
+        reason = None
         if channel is None:
-            log.warning("reminder %s for %s: no configured platform reaches them", reminder.id,
-                        staff.login if staff else reminder.staff_id)
-            continue
+            if staff is None or unrouted is None:
+                log.warning("reminder %s for %s: no configured platform reaches them", reminder.id,
+                            staff.login if staff else reminder.staff_id)
+                continue
+            reason = unrouted(staff)
+            log.warning("reminder %s for %s kept until they can be reached: %s", reminder.id, staff.login, reason)
+            channel = (UNROUTED, staff.login)
         enqueue(session=session, channel=channel[0], target=channel[1], reply=Reply(text(reminder)),
-                purpose="reminder", ref=f"reminder:{reminder.id}", now=now)
+                purpose="reminder", ref=f"reminder:{reminder.id}", now=now, unrouted=reason)
         reminder.status = ReminderStatus.sent
         queued += 1
     return queued

@@ -6,9 +6,9 @@ from sqlalchemy import select
 
 from bot.cli import CommandError, app
 from bot.cli.common import make_app, parse_now
-from crm_core.alerts import Alert, AlertNotification
+from crm_core.alerts import Alert, AlertAcknowledgement, AlertNotification
 from crm_core.clients import Client
-from crm_core.outbox import OutboxMessage
+from crm_core.outbox import OutboxMessage, OutboxStatus
 from crm_core.staff import Staff
 from intents.format import percent, when
 
@@ -43,7 +43,8 @@ def scan(now: str = typer.Option(None, "--now", help="ISO 8601 time with offset 
 @risk_app.command("evidence")
 def evidence(alert_id: int) -> None:
     """The record of one alert: figures, every notice with its channel, recipient, delivery time,
-    platform message id and status, and the acknowledgement."""
+    platform message id and status (undeliverable ones with the reason), and every
+    acknowledgement with who, when, what and the chat message it came in."""
     bot = make_app()
     try:
         with bot.db.session() as session:
@@ -61,14 +62,22 @@ def evidence(alert_id: int) -> None:
                                    .where(AlertNotification.alert_id == alert.id).order_by(AlertNotification.id))
             for note, out in rows:
                 delivered = when(out.delivered_at, tz) if out.delivered_at else "-"
-                typer.echo(f"  {note.event}\t{note.recipient}\tvia {out.channel}:{out.target}\t"
-                           f"queued {when(note.created_at, tz)}\t{out.status.value}\tdelivered {delivered}\t"
-                           f"msgid {out.platform_message_id or '-'}{' (digest)' if note.digest else ''}"
+                unrouted = out.status == OutboxStatus.unrouted
+                via = "-" if unrouted else f"{out.channel}:{out.target}"
+                status = f"undeliverable: {out.unrouted_reason}" if unrouted else out.status.value
+                history = (f"\tundeliverable until {when(out.routed_at, tz)}: {out.unrouted_reason}"
+                           if out.routed_at is not None else "")
+                typer.echo(f"  {note.event}\t{note.recipient}\tvia {via}\t"
+                           f"queued {when(note.created_at, tz)}\t{status}\tdelivered {delivered}\t"
+                           f"msgid {out.platform_message_id or '-'}{' (digest)' if note.digest else ''}{history}"
                            f"{'  last error: ' + out.last_error if out.last_error and out.status.value != 'delivered' else ''}")
-            if alert.acknowledged_at is not None:
-                by = session.get(Staff, alert.acknowledged_by_id)
-                typer.echo(f"  acknowledged by {by.login if by else '?'} at {when(alert.acknowledged_at, tz)} "
-                           f"via {alert.source_platform}:{alert.source_message_id}: {alert.ack_comment or '(no comment)'}")
+            acks = session.execute(select(AlertAcknowledgement, Staff.login)
+                                   .join(Staff, Staff.id == AlertAcknowledgement.staff_id)
+                                   .where(AlertAcknowledgement.alert_id == alert.id).order_by(AlertAcknowledgement.id))
+            for ack, login in acks:
+                typer.echo(f"  acknowledged by {login} at {when(ack.acknowledged_at, tz)} "
+                           f"via {ack.source_platform or '-'}:{ack.source_message_id or '-'}: "
+                           f"{ack.comment or '(no comment)'}\tmessage: {ack.source_text or '-'}")
             if alert.resolved_at is not None:
                 typer.echo(f"  resolved at {when(alert.resolved_at, tz)}")
     finally:

@@ -1,11 +1,12 @@
 """list_alerts and ack_alert: a person's open risk alerts, and acknowledging one with what was
-done for the client (the evidence that the client was told)."""
+done for the client (the evidence that the client was told). Every acknowledgement is kept (the
+manager's, then the supervisor's follow-up); only a bare repeat by the same person adds nothing."""
 from __future__ import annotations
 
 from sqlalchemy import case, func, select
 
 from crm_core import audit
-from crm_core.alerts import ACTIVE, SEVERITY, Alert, AlertKind, AlertStatus
+from crm_core.alerts import ACTIVE, SEVERITY, Alert, AlertAcknowledgement, AlertKind, AlertStatus
 from crm_core.clients import Client
 from crm_core.staff import Role, Staff
 from crm_core.visibility import can_see, visible_clients
@@ -65,14 +66,25 @@ def ack_alert(ctx: HandlerContext, intent: Intent) -> Reply:
     comment = str(intent.slots.get("comment") or "").strip() or None
     if alert.status == AlertStatus.resolved:
         return Reply(ctx.t("ack_already_resolved", id=alert.id, when=fmt.when(alert.resolved_at, ctx.tz)))
-    if alert.status == AlertStatus.acknowledged and not (alert.acknowledged_by_id == ctx.staff.id and comment):
-        by = ctx.session.get(Staff, alert.acknowledged_by_id)
-        return Reply(ctx.t("ack_already", id=alert.id, who=by.name if by else "-",
-                           when=fmt.when(alert.acknowledged_at, ctx.tz)))
+    earlier = ctx.session.execute(
+        select(AlertAcknowledgement, Staff.name).join(Staff, Staff.id == AlertAcknowledgement.staff_id)
+        .where(AlertAcknowledgement.alert_id == alert.id).order_by(AlertAcknowledgement.id)).all()
+    mine = [ack for ack, _ in earlier if ack.staff_id == ctx.staff.id]
+    if mine and not comment:  # a repeated click or message: already on record
+        return Reply(ctx.t("ack_already", id=alert.id, who=ctx.staff.name,
+                           when=fmt.when(mine[-1].acknowledged_at, ctx.tz)))
+    ack = AlertAcknowledgement(alert_id=alert.id, staff_id=ctx.staff.id, acknowledged_at=ctx.now, comment=comment)
+    ack.set_source(ctx.source)
+    ctx.session.add(ack)
     alert.status, alert.acknowledged_by_id, alert.acknowledged_at = AlertStatus.acknowledged, ctx.staff.id, ctx.now
     alert.ack_comment = comment
     alert.set_source(ctx.source)
     audit.record(session=ctx.session, actor=ctx.staff.login, action="alert.acknowledge", entity="alert",
                  entity_id=alert.id, details={"level": alert.level.value, "comment": comment}, source=ctx.source)
     key = "ack_done" if comment else "ack_done_no_comment"
-    return Reply(ctx.t(key, id=alert.id, label=ctx.t(label_key(alert)), client=client.name, comment=comment or ""))
+    text = ctx.t(key, id=alert.id, label=ctx.t(label_key(alert)), client=client.name, comment=comment or "")
+    others = [(ack, name) for ack, name in earlier if ack.staff_id != ctx.staff.id]
+    if others:  # the supervisor following up hears who acknowledged it first
+        first, name = others[0]
+        text += "\n" + ctx.t("ack_also", who=name, when=fmt.when(first.acknowledged_at, ctx.tz))
+    return Reply(text)

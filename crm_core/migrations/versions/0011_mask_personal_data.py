@@ -22,7 +22,7 @@ import crm_core.types
 
 
 revision = '0011'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
