@@ -8,7 +8,7 @@ entry on is recomputed, the triggers come back, and an entry records how many we
 waiting for 确认) are forgotten; they are encrypted from now on.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 """
 import hashlib
 import json
@@ -27,7 +27,8 @@ branch_labels = None
 depends_on = None
 
 PROVENANCE = ("clients", "approval_requests", "approval_decisions", "margin_snapshots", "positions",
-              "suitability_assessments", "special_risk_warnings", "reminders", "interactions", "alerts")
+              "suitability_assessments", "special_risk_warnings", "reminders", "interactions", "alerts",
+              "position_reports", "alert_acknowledgements")
 GENESIS = "0" * 64
 BATCH = 2000
 
