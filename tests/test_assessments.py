@@ -3,6 +3,7 @@ record_result service behind it and behind the chat's record_assessment."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
@@ -172,3 +173,33 @@ def test_record_result_checks_the_score_against_the_level_and_audits(app, sessio
     entry = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).first()
     assert (entry.actor, entry.action, entry.details["level"], entry.details["previous_level"]) == \
         ("m1", "suitability.assess", "C4", None)
+
+
+def test_import_assessments_command(cli, tmp_path):
+    data = Path(__file__).parent / "data"
+    assert cli("import", "staff", str(data / "staff.csv")).returncode == 0
+    assert cli("import", "clients", str(data / "clients.csv")).returncode == 0
+    path = _csv(tmp_path, "client,date,score,level,valid_until\n"
+                          "张三,2026-03-02,62,,\n"
+                          "90001003,2026-01-05,40,C5,\n")
+    result = cli("import", "assessments", str(path))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"{path}:3: level: C5 contradicts score 40, which suitability.yaml bands as C3",
+        "assessments.csv: 1 bad row(s) of 2; nothing imported "
+        "(fix them, or pass --skip-invalid to import the good rows)",
+        "brokerbot: not imported: assessments.csv (1 bad rows)",
+    ]
+    result = cli("import", "assessments", str(path), "--skip-invalid")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "assessments.csv: 2 rows — 1 created, 0 updated, 0 unchanged, 1 skipped\n"
+    path.write_text("client,date,score\n张三,2026-03-02,62\n90001003,2026-01-05,40\n", encoding="utf-8")
+    result = cli("import", "assessments", str(path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "assessments.csv: 2 rows — 1 created, 0 updated, 1 unchanged, 0 skipped\n"
+    # The chat now sends 张三's commodity futures request to approval instead of asking for an assessment.
+    chat = cli("chat", "--as", "wangfang", "--now", "2026-11-18T10:00:00+08:00", input="申请给张三开通rb2605权限\n")
+    assert chat.returncode == 0, chat.stderr
+    assert chat.stdout.startswith("已提交审批 #1：张三 权限开通"), chat.stdout
+    assert "张三 的适当性等级为 C4，rb2605 的风险等级为 R3：匹配。" in chat.stdout
