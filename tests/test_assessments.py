@@ -141,7 +141,7 @@ def test_an_xlsx_file_with_dates_and_numbers_as_excel_stores_them(app, session, 
     sheet.append([90010001, datetime(2026, 5, 20), 70.0, "C4", None])
     path = tmp_path / "assessments.xlsx"
     book.save(path)
-    report = import_file(session=session, kind="assessments", path=path, suitability=app.suitability)
+    report = import_file(session=session, kind="assessments", path=path)  # the packaged suitability.yaml
     session.commit()
     assert report.created == 1, report.bad_rows
     [row] = _assessments(session, c["zhang"].id)

@@ -55,7 +55,7 @@ def _score(value: object) -> int:
 
 
 def _parse(job: Job, row, today: date) -> tuple[Rec | None, list[str]]:
-    rules = job.suitability or packaged_rules()
+    rules = job.suitability
     c = Cells(row)
     client = c.text("client", required=True, limit=128)
     day = c.get("date", as_day, required=True)
@@ -77,6 +77,7 @@ def _parse(job: Job, row, today: date) -> tuple[Rec | None, list[str]]:
 
 
 def check(job: Job, rows) -> list[Rec]:
+    job.suitability = job.suitability or packaged_rules()
     today = utcnow().astimezone(job.tz).date()
     recs = []
     for row in job.each("checking", rows):
@@ -121,7 +122,7 @@ def apply(job: Job, recs: list[Rec]) -> None:
     stored = {(row.client_id, row.assessed_at): row for (row,) in job.lookup(
         lambda chunk: select(SuitabilityAssessment).where(SuitabilityAssessment.client_id.in_(chunk)),
         (r.client_id for r in recs))}
-    rules = job.suitability or packaged_rules()
+    rules = job.suitability
     created = updated = 0
     for rec in job.each("writing", recs):
         at = datetime.combine(rec.day, time(0), job.tz)
