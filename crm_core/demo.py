@@ -33,6 +33,7 @@ from crm_core.db import cipher_of, tz_of
 from crm_core.demo_names import (AREA_CODES, CLIENTS_PER_MANAGER, ENGLISH_NAMES, GIVEN_FEMALE,
                                  GIVEN_MALE, INDIVIDUAL_STYLES, INSTITUTIONS, INTERACTION_NOTES,
                                  MOBILE_PREFIXES, PRODUCTS, STAFF, STYLES, SURNAMES, TEAMS, Product)
+from crm_core.demo_suitability import seed_assessments
 from crm_core.interactions import Channel, log_interaction
 from crm_core.margin import Direction, HedgeFlag, MarginSnapshot, Position, PositionReport, ReportBasis, ratio
 from crm_core.staff import Role, Staff, Team
@@ -564,6 +565,7 @@ def seed_demo(*, session: Session, now: datetime) -> DemoSummary:
     quotes = market(points=len(points), today=today)
     snapshots, positions = _write_funds(session, clients, quotes, points, intraday)
     interactions = _add_interactions(session, clients, staff, now)
+    seed_assessments(session=session, clients=clients, now=now)
 
     first = staff[next(iter(CLIENTS_PER_MANAGER))]
     summary = DemoSummary(

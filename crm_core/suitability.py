@@ -15,12 +15,14 @@ from __future__ import annotations
 import calendar
 import re
 import unicodedata
+from pathlib import Path
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable, Literal, Mapping
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, and_, exists, or_, select
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, and_, exists, func, or_, select
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, relationship
 
 from crm_core import audit
@@ -164,6 +166,18 @@ class SuitabilityRules(BaseModel):
         return Product(asked=asked.strip(), category=name, level=self.products[name].level)
 
 
+def packaged_rules() -> SuitabilityRules:
+    """The suitability.yaml shipped with brokerbot, for code without the bot's configuration (the
+    demo dataset, an import called without rules)."""
+    try:
+        import brokerbot_config  # installed package (pyproject maps config/ to it)
+
+        folder = Path(brokerbot_config.__file__).parent
+    except ImportError:  # a checkout that was not installed
+        folder = Path(__file__).resolve().parent.parent / "config"
+    return SuitabilityRules.model_validate(yaml.safe_load((folder / "suitability.yaml").read_text(encoding="utf-8")))
+
+
 class SuitabilityError(ValueError):
     """A suitability write that cannot be done; `key` and `params` are for messages.yaml."""
 
@@ -188,11 +202,16 @@ def score(answers: Mapping[str, str], rules: SuitabilityRules) -> Scored:
     if missing:
         raise SuitabilityError("suitability_answers_incomplete", questions=", ".join(missing))
     points = sum(rules.questionnaire[q][str(a).strip().upper()] for q, a in answers.items())
+    return Scored(points, level_of(points, rules))
+
+
+def level_of(points: int, rules: SuitabilityRules) -> str:
+    """The level C1..C5 a total score falls in by the bands of suitability.yaml."""
     level = LOWEST
     for candidate in RISK_LEVELS:
         if points >= rules.bands[candidate]:
             level = candidate
-    return Scored(points, level)
+    return level
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -258,6 +277,66 @@ def record_assessment(*, session: Session, actor: Staff, client: Client, answers
                  entity_id=client.id, source=source,
                  details={"assessment_id": row.id, "score": scored.points, "level": scored.level,
                           "previous_level": previous, "expires_at": expires.isoformat()})
+    return row
+
+
+MAX_SCORE = 100  # a questionnaire result as SPEC section 4 gives it: 0-100 points
+
+
+def default_valid_until(assessed_on: date, rules: SuitabilityRules) -> date:
+    """The last day an assessment made on `assessed_on` is valid: that date plus the validity."""
+    return add_months(datetime.combine(assessed_on, time(0)), rules.validity_months).date()
+
+
+def last_valid_day(assessment: SuitabilityAssessment, tz) -> date:
+    """The last day on which the assessment is valid (expires_at is the first moment it is not)."""
+    return (assessment.expires_at.astimezone(tz) - timedelta(microseconds=1)).date()
+
+
+def check_result(*, points: int, level: str | None, rules: SuitabilityRules) -> str:
+    """The level of a questionnaire result given as points (and perhaps a level): the level the
+    bands give the points; SuitabilityError when the points are out of range or the given level
+    is not that one."""
+    if not 0 <= points <= MAX_SCORE:
+        raise SuitabilityError("suitability_score_invalid", score=points, max=MAX_SCORE)
+    derived = level_of(points, rules)
+    if level is not None and level != derived:
+        raise SuitabilityError("suitability_level_mismatch", score=points, level=level, expected=derived)
+    return derived
+
+
+def record_result(*, session: Session, actor: Staff | None, client: Client, points: int,
+                  level: str | None, assessed_at: datetime, rules: SuitabilityRules,
+                  valid_until: date | None = None, source: Source | None = None,
+                  actor_login: str | None = None) -> SuitabilityAssessment:
+    """Store a questionnaire's result given as a score (a level too, when known: it must agree with
+    the score) rather than its answers, e.g. from a paper form or another system. The assessment is
+    valid through `valid_until` (default: the assessment's date plus the validity). The client's
+    level becomes the new level when this is the client's newest assessment. Audited."""
+    tz = _tz(session)
+    level = check_result(points=points, level=level, rules=rules)
+    assessed_on = assessed_at.astimezone(tz).date()
+    valid_until = valid_until or default_valid_until(assessed_on, rules)
+    if valid_until < assessed_on:
+        raise SuitabilityError("suitability_valid_until_before", valid_until=valid_until.isoformat(),
+                               date=assessed_on.isoformat())
+    newest = session.scalar(select(func.max(SuitabilityAssessment.assessed_at))
+                            .where(SuitabilityAssessment.client_id == client.id))
+    expires = datetime.combine(valid_until + timedelta(days=1), time(0), tz)
+    row = SuitabilityAssessment(client_id=client.id, answers={}, score=points, level=level,
+                                assessed_at=assessed_at, expires_at=expires,
+                                recorded_by_id=actor.id if actor else None)
+    row.set_source(source)
+    session.add(row)
+    previous = client.risk_level
+    if newest is None or assessed_at >= newest:
+        client.risk_level = level
+    session.flush()
+    audit.record(session=session, actor=actor.login if actor else (actor_login or "system"),
+                 action="suitability.assess", entity="client", entity_id=client.id, source=source,
+                 details={"assessment_id": row.id, "score": points, "level": level,
+                          "previous_level": previous, "assessed_at": assessed_at.isoformat(),
+                          "valid_until": valid_until.isoformat()})
     return row
 
 
@@ -370,7 +449,7 @@ def queue_expiry_reminders(*, session: Session, now: datetime, rules: Suitabilit
         manager = assessment.client.manager
         if manager is None or not manager.active:
             continue
-        expires = assessment.expires_at.astimezone(_tz(session)).date().isoformat()
+        expires = last_valid_day(assessment, _tz(session)).isoformat()
         reminder = Reminder(staff_id=manager.id, client_id=assessment.client_id, due_at=now,
                             content=text("suitability_expiry_reminder", client=assessment.client.name,
                                          level=assessment.level, expires=expires))

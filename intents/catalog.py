@@ -27,6 +27,7 @@ class IntentSpec:
     examples: tuple[str, ...]
     needs_client: bool = False
     write: bool = False
+    confirm: bool = False  # a write confirmed (确认/取消) before it is saved, however sure the reading
 
 
 @lru_cache(maxsize=1)
@@ -39,5 +40,6 @@ def catalog() -> dict[str, IntentSpec]:
                  for slot, spec in (body.get("slots") or {}).items()}
         specs[name] = IntentSpec(name=name, description=body["description"], slots=slots,
                                  examples=tuple(body.get("examples") or ()),
-                                 needs_client=bool(body.get("needs_client")), write=bool(body.get("write")))
+                                 needs_client=bool(body.get("needs_client")), write=bool(body.get("write")),
+                                 confirm=bool(body.get("confirm")))
     return specs

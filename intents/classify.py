@@ -6,6 +6,7 @@ from __future__ import annotations
 from intents.lexicon import instrument
 from intents.reading import Reading
 from intents.slots_find import filters
+from intents.slots_write import assessment_slots
 
 
 def classify(r: Reading) -> tuple[str, float]:
@@ -15,6 +16,8 @@ def classify(r: Reading) -> tuple[str, float]:
         return "unknown", 0.0
     if r.cue("help") and not has_client:
         return "help", 0.9
+    if r.cue("assessment") and not r.cue("reminder") and assessment_slots(r):
+        return "record_assessment", 0.9
     if r.cue("item_id") and not r.cue("reminder"):
         if r.cue("alert_word") or (r.cue("alert_ack") and not (r.cue("decision_reject") or r.cue("decision_approve"))):
             return "ack_alert", 0.9

@@ -146,11 +146,18 @@ class Dialog:
                              source=ctx.source)
                 return intent, Reply(ctx.t("read_only_role"))
         complete = all(intent.slots.get(name) for name, slot in spec.slots.items() if slot.required)
-        if spec.write and complete and intent.confidence < CONFIDENT and intent.name in self.handlers:
+        unsure = intent.confidence < CONFIDENT or (spec.confirm and intent.source != "confirmed")
+        if spec.write and complete and unsure and intent.name in self.handlers:
+            # A handler's `preview` shows the write as it would be saved, or answers instead
+            # (a question for what is missing, a refusal) with nothing to confirm.
+            preview = getattr(self.handlers[intent.name], "preview", None)
+            summary = preview(ctx, intent) if preview else _summary(ctx, intent)
+            if isinstance(summary, Reply):
+                return intent, summary
             ctx.state["confirm"] = {"intent": intent.name, "slots": intent.slots, "confidence": intent.confidence,
                                     "client_id": ctx.client.id if ctx.client else None}
             # Buttons send words that YES and NO accept, as if the person had typed them.
             yes, no = ("确认", "取消") if ctx.lang == "zh" else ("yes", "cancel")
-            return intent, Reply(ctx.t("confirm_prompt", summary=_summary(ctx, intent)),
+            return intent, Reply(ctx.t("confirm_prompt", summary=summary),
                                  choices=[Choice(ctx.t("confirm_yes"), yes), Choice(ctx.t("confirm_no"), no)])
         return intent, self.handlers[intent.name](ctx, intent)

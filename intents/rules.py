@@ -15,7 +15,7 @@ from intents.lexicon import instrument
 from intents.reading import Reading
 from intents.slots_admin import ack_slots, approval_request_slots, decision_slots, kpi_slots
 from intents.slots_find import filters
-from intents.slots_write import lead_slots, log_slots, reminder_slots
+from intents.slots_write import assessment_slots, lead_slots, log_slots, reminder_slots
 from intents.types import Intent
 from intents.classify import classify
 
@@ -82,4 +82,5 @@ SLOT_READERS = {
     "decide_approval": decision_slots,
     "ack_alert": ack_slots,
     "kpi_report": kpi_slots,
+    "record_assessment": assessment_slots,
 }

@@ -1,4 +1,4 @@
-"""Slots of the writes: log_interaction, create_reminder, create_lead."""
+"""Slots of the writes: log_interaction, create_reminder, create_lead, record_assessment."""
 from __future__ import annotations
 
 import re
@@ -89,4 +89,22 @@ def lead_slots(r: Reading) -> dict:
     if source:
         at = r.norm.find(source)
         slots["source"] = r.text[at:at + len(source)]
+    return slots
+
+
+# A questionnaire's points: "62分", "70 points", "得分62", "score 70", "测评结果62".
+SCORE = re.compile(r"(?<![\d.])(\d{1,3})\s*(?:分|points?\b|pts?\b)|"
+                   r"(?:得分|评分|分数|总分|结果|score(?: of)?|[测评估卷])\s*(?:是|为|[:：=])?\s*(\d{1,3})(?![\d.%万])")
+LEVEL = re.compile(r"(?<![a-z0-9])c\s*([1-5])(?![\d.])")
+
+
+def assessment_slots(r: Reading) -> dict:
+    """score and level of a suitability result, read from the text with the client blanked."""
+    slots: dict = {}
+    m = SCORE.search(r.masked)
+    if m:
+        slots["score"] = int(m.group(1) or m.group(2))
+    m = LEVEL.search(r.masked)
+    if m:
+        slots["level"] = f"C{m.group(1)}"
     return slots

@@ -1,4 +1,4 @@
-"""`brokerbot import staff|clients|snapshots|positions|settlement FILE... [--skip-invalid]`.
+"""`brokerbot import staff|clients|snapshots|positions|settlement|assessments FILE... [--skip-invalid]`.
 
 Each file is imported in a transaction of its own. Bad rows go to stderr as `FILE:LINE: reason`;
 one summary line per imported file goes to stdout. A file with bad rows imports nothing and
@@ -22,8 +22,8 @@ from crm_core.importers import KINDS, ImportFileError, import_file
 from crm_core.importers.texts import say
 
 import_app = typer.Typer(no_args_is_help=True,
-                         help="Import staff, clients, margin snapshots or positions from CSV or XLSX "
-                              "files, or the broker's settlement statements.")
+                         help="Import staff, clients, margin snapshots, positions or suitability "
+                              "assessments from CSV or XLSX files, or the broker's settlement statements.")
 app.add_typer(import_app, name="import")
 
 HELP = {
@@ -33,6 +33,8 @@ HELP = {
     "positions": "Positions: account_no,timestamp,exchange,instrument,direction,volume,...,hedge_flag.",
     "settlement": "Settlement statements (交易结算单, GBK or UTF-8 text): one margin snapshot and the "
                   "positions per statement.",
+    "assessments": "Suitability questionnaire results: client,date,score,level,valid_until (client: a name "
+                   "or account number; level and valid_until derived from suitability.yaml when empty).",
 }
 FILES = {"settlement": "Statement text files."}
 WHOLE = {"settlement"}  # kinds whose files are refused as a whole: --skip-invalid skips them
@@ -70,7 +72,7 @@ def import_files(bot: App, kind: str, paths: list[Path], *, skip_invalid: bool =
         try:
             with progress_bar(path.name) as progress, bot.db.transaction() as session:
                 report = import_file(session=session, kind=kind, path=path, skip_invalid=skip_invalid,
-                                     progress=progress)
+                                     progress=progress, suitability=bot.suitability)
         except ImportFileError as exc:
             skipped = skip_invalid and kind in WHOLE
             err(f"{path}: {exc}" + (" (skipped)" if skipped else ""))

@@ -1,4 +1,5 @@
-"""Importers for the SPEC section 4 files: staff, clients, snapshots, positions, settlement.
+"""Importers for the SPEC section 4 files: staff, clients, snapshots, positions, settlement,
+assessments.
 
     report = import_file(session=session, kind="clients", path="clients.csv")
     session.commit()
@@ -21,14 +22,14 @@ from sqlalchemy.orm import Session
 
 from crm_core import audit
 from crm_core.db import cipher_of, tz_of
-from crm_core.importers import clients, positions, settlement, snapshots, staff
+from crm_core.importers import assessments, clients, positions, settlement, snapshots, staff
 from crm_core.importers.job import Job, Origin, Progress
 from crm_core.importers.reader import ImportFileError, Table, object_table, read_table
 from crm_core.importers.report import BadRow, ImportReport
 from crm_core.importers.texts import say
 
 KINDS = {"staff": staff, "clients": clients, "snapshots": snapshots, "positions": positions,
-         "settlement": settlement}
+         "settlement": settlement, "assessments": assessments}
 
 
 def os_user() -> str | None:
@@ -39,7 +40,10 @@ def os_user() -> str | None:
 
 
 def import_file(*, session: Session, kind: str, path: str | Path, skip_invalid: bool = False,
-                source_user: str | None = None, progress: Progress | None = None) -> ImportReport:
+                source_user: str | None = None, progress: Progress | None = None,
+                suitability=None) -> ImportReport:
+    """`suitability`: the SuitabilityRules an assessments file is checked against (default: the
+    packaged suitability.yaml)."""
     module, path = _module(kind), Path(path)
     if hasattr(module, "read"):  # a document, not a table: a statement read into its records
         table = module.read(path)
@@ -50,7 +54,7 @@ def import_file(*, session: Session, kind: str, path: str | Path, skip_invalid: 
             raise ImportFileError(say("missing_columns", columns=", ".join(missing)))
     origin = Origin(platform="import", name=path.name, user=source_user or os_user())
     report = import_table(session=session, kind=kind, table=table, origin=origin,
-                          skip_invalid=skip_invalid, progress=progress)
+                          skip_invalid=skip_invalid, progress=progress, suitability=suitability)
     if report.changed:
         audit.record(session=session, actor="import", action=f"import.{kind}",
                      details={"file": report.file, **report.counts()}, source=origin.source())
@@ -58,7 +62,7 @@ def import_file(*, session: Session, kind: str, path: str | Path, skip_invalid: 
 
 
 def import_table(*, session: Session, kind: str, table: Table, origin: Origin, skip_invalid: bool = False,
-                 progress: Progress | None = None) -> ImportReport:
+                 progress: Progress | None = None, suitability=None) -> ImportReport:
     """Checks every row, then writes the good ones unless a row is bad and not `skip_invalid`.
     A row missing a required column is a bad row here. The caller audits the batch."""
     module = _module(kind)
@@ -66,7 +70,7 @@ def import_table(*, session: Session, kind: str, table: Table, origin: Origin, s
                           bad_rows=list(table.bad),
                           unknown_columns=[c for c in table.columns if c not in module.COLUMNS])
     job = Job(session=session, report=report, tz=tz_of(session), cipher=cipher_of(session),
-              user=origin.user, progress=progress, origin=origin)
+              user=origin.user, progress=progress, origin=origin, suitability=suitability)
     plan = module.check(job, table.rows)
     report.bad_rows.sort()
     if report.bad_rows and not skip_invalid:

@@ -51,6 +51,7 @@ class Job:
     user: str | None
     progress: Progress | None = None
     origin: Origin | None = None  # None: a file named report.file, imported by `user`
+    suitability: Any = None  # crm_core.suitability.SuitabilityRules for assessments (None: packaged)
     written: dict[str, int] = field(default_factory=dict)  # rows written, by table
     postgres: bool = field(init=False)
 

@@ -60,6 +60,15 @@ TEXTS = {
                        "flat, but {row_word} {line} lists a position of the same report",
     "group_has_bad_row": "not imported: {row_word} {line} of the same report (account {account}, "
                          "{timestamp}) is bad",
+    # -- assessments (suitability questionnaire results) --------------------------------------
+    "score_range": "{column}: {value} is not between 0 and {max}",
+    "future_date": "date: {value} is in the future",
+    "level_contradicts": "level: {level} contradicts score {score}, which suitability.yaml bands as "
+                         "{expected}",
+    "valid_until_before": "valid_until: {value} is before the assessment's date {date}",
+    "no_client": "client: no client named {value} and no account {value}",
+    "client_ambiguous": "client: {count} clients are named {value} (accounts {accounts}); "
+                        "give the account number",
     # -- settlement statements (a statement is refused as a whole) ---------------------------
     "st_not_text": "line {line} is neither UTF-8 nor GBK text",
     "st_no_funds": "no 资金状况 block: not a settlement statement (交易结算单)",

@@ -21,6 +21,6 @@ def handler(*names: str):
 
 def load_all() -> dict[str, Callable]:
     from intents.handlers import (alerts, approvals, funds, general, interactions, kpi,  # noqa: F401
-                                  leads, lists, profile, reminders)
+                                  leads, lists, profile, reminders, suitability)
 
     return HANDLERS
