@@ -34,7 +34,7 @@ def test_a_score_is_confirmed_then_saved_audited_and_unblocks_a_product_request(
     done = talk.send("确认").text
     assert done == "已录入 张三 的风险测评：62 分，等级 C4，有效期至 2028-11-18。"
     [row] = _assessments(crm)
-    assert (row.score, row.level, row.source_text, row.source_platform) == (62, "C4", "张三的风险测评62分", "terminal")
+    assert (row.score, row.level, row.source_text, row.source_platform) == (62, "C4", "张三的风险测评62分\n确认", "terminal")  # the exchange that led to the write
     assert row.recorded_by_id == crm.scalar(select(Staff.id).where(Staff.login == "m1"))
     entry = crm.scalars(select(AuditEntry).where(AuditEntry.action == "suitability.assess")).one()
     assert entry.actor == "m1" and entry.details["score"] == 62 and entry.details["valid_until"] == "2028-11-18"
