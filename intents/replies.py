@@ -10,6 +10,26 @@ class Choice:
     value: str  # what picking it sends back ("1", "2", ...)
 
 
+ATTACHMENT_KINDS = ("image", "file")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """An image (PNG, JPEG) or a file (XLSX, PDF...) sent after the reply's text. Each platform
+    uploads it through its own media API; the terminal saves it to a folder."""
+
+    kind: str  # "image" | "file"
+    filename: str  # what the person sees, with its extension ("margin-20261118.xlsx")
+    content: bytes
+    mime: str  # "image/png", "application/pdf"...
+
+    def __post_init__(self) -> None:
+        if self.kind not in ATTACHMENT_KINDS:
+            raise ValueError(f"attachment kind {self.kind!r} is not one of {ATTACHMENT_KINDS}")
+        if not self.filename or "/" in self.filename or "\\" in self.filename:
+            raise ValueError(f"attachment filename {self.filename!r} must be a bare file name")
+
+
 @dataclass
 class Reply:
     text: str
@@ -17,6 +37,7 @@ class Reply:
     choices: list[Choice] = field(default_factory=list)
     # Set when the reply shows one client's figures: a group chat must not show it.
     private: bool = False
+    attachments: list[Attachment] = field(default_factory=list)
 
 
 def button_label(choice: dict) -> str:

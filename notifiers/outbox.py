@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from crm_core.base import utcnow
 from crm_core.outbox import OutboxMessage, OutboxStatus
 from intents.replies import Reply
+from notifiers import media
 
 log = logging.getLogger("brokerbot.outbox")
 
@@ -65,6 +66,10 @@ def enqueue(*, session: Session, channel: str, target: str, reply: Reply, purpos
                             next_attempt_at=now, created_at=now)
     session.add(message)
     session.flush()
+    if reply.attachments:  # the bytes go to outbox_media; the body names the rows
+        message.body = {**body, "attachments": media.store(session=session, message=message,
+                                                           attachments=reply.attachments)}
+        session.flush()
     return message
 
 
@@ -150,7 +155,8 @@ class Dispatcher:
                     continue
                 for member in group:
                     member.status, member.next_attempt_at = OutboxStatus.sending, now + self.lease
-                ids, channel, target, body = [r.id for r in group], row.channel, row.target, self._body(group)
+                ids, channel, target = [r.id for r in group], row.channel, row.target
+                body = media.hydrate(session, self.db, self._body(group), group)
             # No transaction is open while the platform is called: a slow send holds no
             # connection, and a sender may use the database itself (its token cache).
             try:
@@ -200,7 +206,7 @@ class Dispatcher:
         if len(group) == 1:
             return head.body
         return {"text": "\n\n".join(r.body.get("text", "") for r in group), "title": head.body.get("title"),
-                "choices": []}
+                "choices": [], "attachments": [a for r in group for a in r.body.get("attachments") or []]}
 
     def _failed(self, group: list[OutboxMessage], exc: DeliveryError, now: datetime) -> None:
         for row in group:
