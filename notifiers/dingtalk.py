@@ -180,10 +180,10 @@ class DingTalkSender:
             code = data.get("errcode")
             if code in OAPI_STALE_TOKEN and attempt == 1:
                 continue
-            if status != 200 or code != 0 or not data.get("media_id"):
-                if status == 200 and code not in (None, -1):  # a refusal (type, size): not retried
-                    raise DeliveryError(f"/media/upload {media.filename}: {code} {data.get('errmsg', '')}"[:500],
-                                        transient=False)
+            if status == 200 and code not in (None, 0):  # -1 system busy is retried; a refusal (type, size) not
+                raise DeliveryError(f"/media/upload {media.filename}: {code} {data.get('errmsg', '')}"[:500],
+                                    transient=code == -1)
+            if status != 200 or not data.get("media_id"):
                 raise self._error("/media/upload", status, data, headers)
             media.remember(key, data["media_id"], utcnow() + MEDIA_TTL)
             return data["media_id"]
