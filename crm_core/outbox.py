@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Enum, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_core.base import Base, utcnow
@@ -51,6 +51,29 @@ class OutboxMessage(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(128))
     unrouted_reason: Mapped[str | None] = mapped_column(Text)  # e.g. "no platform configured"
     routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when a route was found for it
+    # How many parts of the message went out: the text is part 1, attachment k is part k + 1. A
+    # retry after a failed upload starts after them, so the text is not sent twice.
+    parts_done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class OutboxMedia(Base):
+    """The bytes of an image or file attached to an outbox message (its body names the row by id),
+    so a restart still sends them; and the platform's id for the uploaded copy with its expiry
+    (a WeCom media_id lives 3 days), so a retry does not upload again while it is valid."""
+
+    __tablename__ = "outbox_media"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # image | file
+    filename: Mapped[str] = mapped_column(String(255))
+    mime: Mapped[str] = mapped_column(String(128))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    platform_key: Mapped[str | None] = mapped_column(String(160))  # whose media id: "wecom:CORP"...
+    platform_media_id: Mapped[str | None] = mapped_column(String(512))
+    platform_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class PlatformToken(Base):

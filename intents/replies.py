@@ -10,6 +10,26 @@ class Choice:
     value: str  # what picking it sends back ("1", "2", ...)
 
 
+ATTACHMENT_KINDS = ("image", "file")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """An image (PNG, JPEG) or a file (XLSX, PDF...) sent after the reply's text. Each platform
+    uploads it through its own media API; the terminal saves it to a folder."""
+
+    kind: str  # "image" | "file"
+    filename: str  # what the person sees, with its extension ("margin-20261118.xlsx")
+    content: bytes
+    mime: str  # "image/png", "application/pdf"...
+
+    def __post_init__(self) -> None:
+        if self.kind not in ATTACHMENT_KINDS:
+            raise ValueError(f"attachment kind {self.kind!r} is not one of {ATTACHMENT_KINDS}")
+        if not self.filename or "/" in self.filename or "\\" in self.filename:
+            raise ValueError(f"attachment filename {self.filename!r} must be a bare file name")
+
+
 @dataclass
 class Reply:
     text: str
@@ -21,6 +41,7 @@ class Reply:
     # someone who may not decide it: a forwarded or stale card). The card clicked stays as it was,
     # buttons and all, and the click is not taken, so the approver's own click still decides.
     refused: bool = False
+    attachments: list[Attachment] = field(default_factory=list)
 
 
 def button_label(choice: dict) -> str:

@@ -17,6 +17,15 @@ in tests/fakes/dingtalk_server.py):
   `sys_full_json_obj`) call back when `request` is true and hand their `params` back in the click's
   cardPrivateData.params (third-party code seen 2026; DingTalk does not document the template).
 
+- images and files: the app uploads with the older OpenAPI host's POST
+  oapi.dingtalk.com/media/upload?access_token=..&type=image|file (multipart part "media"; the v1.0
+  accessToken is accepted there, as third-party clients seen 2026 use it), answered
+  {"errcode": 0, "type", "media_id": "@...", "created_at" (ms)}; images jpg/gif/png/bmp and files
+  (doc, docx, xls, xlsx, ppt, pptx, zip, pdf, rar) at most 20 MB (上传媒体文件, open.dingtalk.com
+  document/orgapp/upload-media-files). The robot then sends msgKey sampleImageMsg {"photoURL": media_id}
+  or sampleFile {"mediaId", "fileName", "fileType"} (企业机器人发送消息的消息类型, robot-message-type).
+  DingTalk does not say how long a mediaId lives; three days is assumed, as for WeCom.
+
 Targets: a staff id (userId) for a direct chat, `group:<openConversationId>` for a group.
 """
 from __future__ import annotations
@@ -31,6 +40,7 @@ import httpx
 
 from crm_core.base import utcnow
 from intents.replies import button_label
+from notifiers.media import Media, attachments, progress
 from notifiers.outbox import DeliveryError
 from notifiers.tokens import cached_token, store_token
 
@@ -41,6 +51,8 @@ STALE_TOKEN = {"InvalidAuthentication"}  # fetch a new token, once
 SESSION_MARGIN_MS = 30_000  # a sessionWebhook this close to its expiry is not used
 CARD_TEMPLATE = "1366a1eb-bc54-4859-ac88-517c56a9acb1.schema"
 FLOW_CONTROL_WAIT = 60.0  # seconds; batchSend names flow-controlled users without saying how long
+MEDIA_MAX, MEDIA_TTL = 20 * 1024 * 1024, timedelta(days=3)
+OAPI_STALE_TOKEN = {40014, 42001}  # the older host's invalid / expired access_token
 
 
 def text_of(body: dict) -> str:
@@ -61,9 +73,11 @@ def card_params(body: dict, chosen: str | None = None) -> dict:
 
 class DingTalkSender:
     def __init__(self, db, *, api_base: str, client_id: str, client_secret: str, robot_code: str,
-                 cards: bool = True, timeout: float = 5.0):
+                 cards: bool = True, timeout: float = 5.0, oapi_base: str | None = None):
         self.db = db
         self.api_base = api_base.rstrip("/")
+        # media/upload lives on the older host; a proxy or a fake serves both on one base
+        self.oapi_base = (oapi_base or self.api_base.replace("://api.dingtalk.com", "://oapi.dingtalk.com")).rstrip("/")
         self.client_id, self.client_secret, self.robot_code = client_id, client_secret, robot_code
         self.cards = cards  # card clicks arrive over Stream only (callbackType=STREAM)
         self.key = f"dingtalk:{client_id}"
@@ -125,7 +139,22 @@ class DingTalkSender:
 
     # -- sending ----------------------------------------------------------------------------
     def send(self, target: str, body: dict) -> str | None:
-        """notifiers.outbox.Sender: a card for choices, else text (sessionWebhook, then OpenAPI)."""
+        """notifiers.outbox.Sender: the text, then each attachment through the robot OpenAPI.
+        Parts already out (an earlier attempt) are skipped."""
+        done, files, key = progress(body), attachments(body), None
+        if done.done < 1:
+            if text_of(body) or body.get("choices") or not files:
+                key = self._send_text(target, body)
+            done.mark(1)
+        for part, media in enumerate(files, start=2):
+            if part <= done.done:
+                continue
+            key = self._send_media(target, media) or key
+            done.mark(part)
+        return key
+
+    def _send_text(self, target: str, body: dict) -> str | None:
+        """A card for choices, else text (sessionWebhook, then OpenAPI)."""
         if body.get("choices") and self.cards:
             return self._card(target, body)
         webhook, expires = body.get("session_webhook"), body.get("session_webhook_expires") or 0
@@ -133,6 +162,39 @@ class DingTalkSender:
             if self._session(webhook, text_of(body)):
                 return None  # a sessionWebhook answer carries no message id
         return self._robot(target, text_of(body))
+
+    # -- images and files -------------------------------------------------------------------
+    def upload(self, media: Media) -> str:
+        """The mediaId of this content on DingTalk: the cached one while valid, else a new upload."""
+        key = f"dingtalk:{self.client_id}:{media.kind}"
+        if (cached := media.cached_id(key)) is not None:
+            return cached
+        if len(media.content) > MEDIA_MAX:
+            raise DeliveryError(f"{media.filename}: {len(media.content)} bytes, DingTalk takes up to {MEDIA_MAX}",
+                                transient=False)
+        url = self.oapi_base + "/media/upload"
+        for attempt in (1, 2):
+            status, data, headers = self._call(
+                "POST", url, params={"access_token": self.token(refresh=attempt == 2), "type": media.kind},
+                files={"media": (media.filename, media.content, media.mime)})
+            code = data.get("errcode")
+            if code in OAPI_STALE_TOKEN and attempt == 1:
+                continue
+            if status == 200 and code not in (None, 0):  # -1 system busy is retried; a refusal (type, size) not
+                raise DeliveryError(f"/media/upload {media.filename}: {code} {data.get('errmsg', '')}"[:500],
+                                    transient=code == -1)
+            if status != 200 or not data.get("media_id"):
+                raise self._error("/media/upload", status, data, headers)
+            media.remember(key, data["media_id"], utcnow() + MEDIA_TTL)
+            return data["media_id"]
+        raise AssertionError("unreachable")
+
+    def _send_media(self, target: str, media: Media) -> str | None:
+        media_id = self.upload(media)
+        if media.kind == "image":
+            return self._robot_message(target, "sampleImageMsg", {"photoURL": media_id})
+        return self._robot_message(target, "sampleFile", {"mediaId": media_id, "fileName": media.filename,
+                                                          "fileType": media.extension})
 
     def _session(self, url: str, text: str) -> bool:
         """True when sent; False when DingTalk refuses it (expired), so the OpenAPI takes over."""
@@ -144,8 +206,11 @@ class DingTalkSender:
         return False
 
     def _robot(self, target: str, text: str) -> str | None:
-        message = {"robotCode": self.robot_code, "msgKey": "sampleText",
-                   "msgParam": json.dumps({"content": text}, ensure_ascii=False)}
+        return self._robot_message(target, "sampleText", {"content": text})
+
+    def _robot_message(self, target: str, key: str, param: dict) -> str | None:
+        message = {"robotCode": self.robot_code, "msgKey": key,
+                   "msgParam": json.dumps(param, ensure_ascii=False)}
         if target.startswith(GROUP):
             data = self.api("POST", "/v1.0/robot/groupMessages/send",
                             {**message, "openConversationId": target.removeprefix(GROUP)})

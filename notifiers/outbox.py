@@ -33,6 +33,7 @@ from crm_core.masking import masked_deep
 from crm_core.outbox import OutboxMessage, OutboxStatus
 from crm_core.staff import Staff
 from intents.replies import Reply
+from notifiers import media
 
 log = logging.getLogger("brokerbot.outbox")
 
@@ -95,6 +96,10 @@ def enqueue(*, session: Session, channel: str, target: str, reply: Reply, purpos
         message.status, message.unrouted_reason = OutboxStatus.unrouted, unrouted[:2000]
     session.add(message)
     session.flush()
+    if reply.attachments:  # the bytes go to outbox_media; the body names the rows
+        message.body = {**message.body, "attachments": media.store(session=session, message=message,
+                                                                   attachments=reply.attachments)}
+        session.flush()
     return message
 
 
@@ -219,7 +224,7 @@ class Dispatcher:
                 for member in group:
                     member.status, member.next_attempt_at = OutboxStatus.sending, now + self.lease
                 ids, channel, target = [r.id for r in group], row.channel, row.target
-                body = self._body([unseal(r.body, self.db.cipher) for r in group])
+                body = media.hydrate(session, self.db, self._body([unseal(r.body, self.db.cipher) for r in group]), group)
             # No transaction is open while the platform is called: a slow send holds no
             # connection, and a sender may use the database itself (its token cache).
             try:
@@ -269,7 +274,7 @@ class Dispatcher:
         if len(bodies) == 1:
             return head
         return {"text": "\n\n".join(b.get("text", "") for b in bodies), "title": head.get("title"),
-                "choices": []}
+                "choices": [], "attachments": [a for b in bodies for a in b.get("attachments") or []]}
 
     def _failed(self, group: list[OutboxMessage], exc: DeliveryError, now: datetime) -> None:
         for row in group:

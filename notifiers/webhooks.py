@@ -15,11 +15,20 @@ Facts (checked 2026):
   then throttled for 10 minutes (660026 on the live server, 130101 in older docs); 310000 for a bad
   sign, timestamp, keyword or IP, 300005 for an unknown access_token; bodies up to 20000 bytes
   (460101 "message too long, exceed 20000 bytes").
+- Images and files (STYLE.md, 2026): a WeCom group robot takes an image inline as
+  {"msgtype": "image", "image": {"base64", "md5"}} (JPG or PNG, at most 2 MB before encoding; md5 of the
+  bytes), and a file uploaded first with POST .../cgi-bin/webhook/upload_media?key=KEY&type=file
+  (multipart part "media", 5 bytes to 20 MB; answers {"errcode": 0, "type", "media_id",
+  "created_at"}, the id valid 3 days) then {"msgtype": "file", "file": {"media_id"}}. A larger
+  image goes as a file. A DingTalk custom robot cannot upload anything (an image only by a public URL
+  inside markdown, and brokerbot publishes none): it posts a line saying the attachment was not sent
+  with the message, and the skip is logged as a warning.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
+from datetime import datetime, timedelta, timezone
 import hmac
 import json
 import logging
@@ -27,10 +36,12 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
-from urllib.parse import quote_plus
+from urllib.parse import parse_qs, quote_plus, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from crm_core.base import utcnow
+from notifiers.media import Media, attachments, progress
 from notifiers.outbox import PER_MINUTE, DeliveryError, Sender
 
 if TYPE_CHECKING:  # notifiers need only the shape of a channel, not the bot package
@@ -80,8 +91,11 @@ class RobotSender:
     type: str
     limit: int  # bytes of text per post
 
-    def __init__(self, channels: Channels, *, timeout: float = 5.0, clock: Callable[[], float] = time.time):
+    def __init__(self, channels: Channels, *, timeout: float = 5.0, clock: Callable[[], float] = time.time,
+                 note: Callable[[str], str] | None = None):
         self.channels = channels
+        # the line posted instead of an attachment the robot cannot send (messages.yaml, via the app)
+        self.note = note or (lambda filename: f"📎 {filename}")
         self.http = httpx.Client(timeout=timeout)
         self.clock = clock
         self.per_minute = PER_MINUTE[self.type]
@@ -97,16 +111,26 @@ class RobotSender:
         now = self.clock()
         remembered = {d: t for d, t in self._posted.pop(target, {}).items() if t > now - REMEMBER}
         sent: dict[str, float] = {}  # pieces of this body that are in the chat, now or from before
+        done = progress(body)
         try:
-            for piece in self.pieces(body):
-                digest = hashlib.sha256(piece.encode()).hexdigest()
-                if digest in remembered:  # posted by an earlier attempt that failed after it
-                    sent[digest] = remembered.pop(digest)
+            if done.done < 1:
+                for piece in self.pieces(body):
+                    digest = hashlib.sha256(piece.encode()).hexdigest()
+                    if digest in remembered:  # posted by an earlier attempt that failed after it
+                        sent[digest] = remembered.pop(digest)
+                        continue
+                    self._wait_turn(target)
+                    self.post(channel, piece)
+                    self._posts[target].append(self.clock())
+                    sent[digest] = self.clock()
+                done.mark(1)
+            for part, media in enumerate(attachments(body), start=2):  # then each attachment, once
+                if part <= done.done:
                     continue
                 self._wait_turn(target)
-                self.post(channel, piece)
+                self.post_media(channel, media)
                 self._posts[target].append(self.clock())
-                sent[digest] = self.clock()
+                done.mark(part)
         except DeliveryError as exc:
             if exc.transient:
                 remembered.update(sent)
@@ -161,6 +185,9 @@ class RobotSender:
     def post(self, channel: Channel, text: str) -> None:
         raise NotImplementedError
 
+    def post_media(self, channel: Channel, media: Media) -> None:
+        raise NotImplementedError
+
     def close(self) -> None:
         self.http.close()
 
@@ -181,6 +208,57 @@ class WeComRobotSender(RobotSender):
             raise DeliveryError(reason, retry_after=60)
         if code:
             raise DeliveryError(reason, transient=code == self.BUSY)
+
+    IMAGE_MAX, FILE_MAX, MEDIA_TTL = 2 * 1024 * 1024, 20 * 1024 * 1024, timedelta(days=3)
+
+    def post_media(self, channel: Channel, media: Media) -> None:
+        if media.kind == "image" and media.mime in ("image/png", "image/jpeg") and len(media.content) <= self.IMAGE_MAX:
+            payload = {"msgtype": "image", "image": {"base64": base64.b64encode(media.content).decode(),
+                                                     "md5": hashlib.md5(media.content).hexdigest()}}
+        else:
+            payload = {"msgtype": "file", "file": {"media_id": self.upload(channel, media)}}
+        self._answer(channel, self.call(channel, channel.url, payload))
+
+    def _answer(self, channel: Channel, data: dict) -> None:
+        code = data.get("errcode", 0)
+        reason = f"{self.type} {channel.name}: {code} {data.get('errmsg', '')}"[:500]
+        if code == self.FREQ_LIMIT:
+            raise DeliveryError(reason, retry_after=60)
+        if code:
+            raise DeliveryError(reason, transient=code == self.BUSY)
+
+    def upload(self, channel: Channel, media: Media) -> str:
+        """The robot's media_id for this file: the cached one while valid, else upload_media."""
+        parts = urlsplit(channel.url)
+        robot = parse_qs(parts.query).get("key", [""])[0]
+        key = f"wecom_webhook:{robot}"
+        if (cached := media.cached_id(key)) is not None:
+            return cached
+        if len(media.content) > self.FILE_MAX:
+            raise DeliveryError(f"{self.type} {channel.name}: {media.filename} is over {self.FILE_MAX} bytes",
+                                transient=False)
+        url = urlunsplit((parts.scheme, parts.netloc, parts.path.replace("/webhook/send", "/webhook/upload_media"),
+                          urlencode({"key": robot, "type": "file"}), ""))
+        where = f"{self.type} {channel.name} upload_media"
+        try:
+            response = self.http.post(url, files={"media": (media.filename, media.content, media.mime)})
+        except httpx.TimeoutException as exc:
+            raise DeliveryError(f"{where}: timed out") from exc
+        except httpx.TransportError as exc:
+            raise DeliveryError(f"{where}: {type(exc).__name__}") from exc
+        if response.status_code >= 500 or response.status_code == 429:
+            raise DeliveryError(f"{where}: HTTP {response.status_code}")
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise DeliveryError(f"{where}: HTTP {response.status_code}, not JSON") from exc
+        self._answer(channel, data)
+        if not data.get("media_id"):
+            raise DeliveryError(f"{where}: no media_id in the answer")
+        created = int(data.get("created_at") or 0)
+        start = datetime.fromtimestamp(created, tz=timezone.utc) if created else utcnow()
+        media.remember(key, data["media_id"], start + self.MEDIA_TTL)
+        return data["media_id"]
 
 
 def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
@@ -205,6 +283,12 @@ class DingTalkRobotSender(RobotSender):
         if code:
             raise DeliveryError(reason, transient=code == self.BUSY)
 
+    def post_media(self, channel: Channel, media: Media) -> None:
+        """A custom robot cannot upload: the group reads a line saying so, and the log has it."""
+        log.warning("%s %s: %s (%s, %s bytes) not sent: a DingTalk custom robot cannot upload files",
+                    self.type, channel.name, media.filename, media.mime, len(media.content))
+        self.post(channel, self.note(media.filename))
+
 
 def channel_senders(app) -> dict[str, Sender]:
     """The group-robot senders, for bot.service.build_senders."""
@@ -213,4 +297,7 @@ def channel_senders(app) -> dict[str, Sender]:
         log.warning("channels.yaml names Slack channels (%s) but Slack is not configured "
                     "(BROKERBOT_SLACK_BOT_TOKEN); their messages wait in the outbox",
                     ", ".join(c.name for c in channels.of_type("slack_channel")))
-    return {"wecom_webhook": WeComRobotSender(channels), "dingtalk_webhook": DingTalkRobotSender(channels)}
+    def note(filename: str) -> str:
+        return app.messages.t("attachment_not_sent_by_robot", filename=filename)
+
+    return {"wecom_webhook": WeComRobotSender(channels), "dingtalk_webhook": DingTalkRobotSender(channels, note=note)}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import OrderedDict
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import httpx
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from crm_core.base import utcnow
 from crm_core.outbox import OutboxMessage
 from intents.replies import Reply, button_label
+from notifiers.media import Media, attachments, progress
 from notifiers.outbox import DeliveryError, enqueue
 from notifiers.tokens import cached_token, store_token
 
@@ -37,6 +38,15 @@ INVALID_PARAMETER = 40058
 # The docs give no length for update_template_card's button.replace_name: kept near a button's.
 TITLE_MAX, SUBTITLE_MAX, BUTTON_MAX, REPLACE_MAX, BUTTONS_MAX, KEY_MAX_BYTES = 36, 160, 10, 16, 6, 1024
 TASK_PREFIX = "card-"
+
+# 上传临时素材 (media/upload, developer.work.weixin.qq.com document/path/90253, checked 2026): a
+# multipart/form-data POST whose file part is named "media" and carries filename and content-type;
+# type image (JPG or PNG, at most 10 MB), file (at most 20 MB), every file more than 5 bytes; the
+# answer {"errcode": 0, "type", "media_id", "created_at"}; a media_id lives 3 days and is shared by
+# every app of the corp. 40007 = invalid media_id (全局错误码), e.g. one that expired.
+IMAGE_MAX, FILE_MAX, MEDIA_TTL = 10 * 1024 * 1024, 20 * 1024 * 1024, timedelta(days=3)
+IMAGE_TYPES = {"image/png", "image/jpeg"}
+INVALID_MEDIA_ID = 40007
 
 
 class WeComError(DeliveryError):
@@ -164,12 +174,74 @@ class WeComClient:
         raise AssertionError("unreachable")
 
     def send(self, target: str, body: dict) -> str | None:
-        """notifiers.outbox.Sender: a card when the body has choices and fits one, else text."""
-        card = template_card(body, body.get("task_id") or new_task_id()) if body.get("choices") else None
-        data = self._send_card(target, card) if card is not None else self._send_text(target, body)
+        """notifiers.outbox.Sender: a card when the body has choices and fits one, else text; then
+        each attachment as an image or file message. Parts already out (an earlier attempt) are skipped."""
+        done, files, msgid = progress(body), attachments(body), None
+        if done.done < 1:
+            if (body.get("text") or body.get("title") or body.get("choices")) or not files:
+                card = template_card(body, body.get("task_id") or new_task_id()) if body.get("choices") else None
+                data = self._send_card(target, card) if card is not None else self._send_text(target, body)
+                self._check_members(data)
+                msgid = data.get("msgid")
+            done.mark(1)
+        for part, media in enumerate(files, start=2):
+            if part <= done.done:
+                continue
+            data = self._send_media(target, media)
+            self._check_members(data)
+            msgid = msgid or data.get("msgid")
+            done.mark(part)
+        return msgid
+
+    @staticmethod
+    def _check_members(data: dict) -> None:
         if data.get("invaliduser"):
             raise DeliveryError(f"not a member of the app: {data['invaliduser']}", transient=False)
-        return data.get("msgid")
+
+    # -- images and files -------------------------------------------------------------------
+    def _media_type(self, media: Media) -> str:
+        """image for a JPG/PNG within 10 MB; anything else goes as a file (at most 20 MB)."""
+        if media.kind == "image" and media.mime in IMAGE_TYPES and len(media.content) <= IMAGE_MAX:
+            return "image"
+        if len(media.content) > FILE_MAX:
+            raise DeliveryError(f"{media.filename}: {len(media.content)} bytes, WeCom takes files up to "
+                                f"{FILE_MAX} bytes", transient=False)
+        return "file"
+
+    def upload(self, media: Media, kind: str) -> str:
+        """The media_id of this content on WeCom: the cached one while valid, else a new upload."""
+        key = f"wecom:{self.corp_id}:{kind}"
+        if (cached := media.cached_id(key)) is not None:
+            return cached
+        for attempt in (1, 2):
+            data = self._call("POST", "/cgi-bin/media/upload",
+                              params={"access_token": self.token(refresh=attempt == 2), "type": kind},
+                              files={"media": (media.filename, media.content, media.mime)})
+            code = data.get("errcode", 0)
+            if code in STALE_TOKEN and attempt == 1:
+                continue
+            if code or not data.get("media_id"):
+                raise WeComError(f"/cgi-bin/media/upload {media.filename}: {code} {data.get('errmsg', '')}"[:500],
+                                 code=code or -1)
+            created = int(data.get("created_at") or 0)
+            start = datetime.fromtimestamp(created, tz=timezone.utc) if created else utcnow()
+            media.remember(key, data["media_id"], start + MEDIA_TTL)
+            return data["media_id"]
+        raise AssertionError("unreachable")
+
+    def _send_media(self, target: str, media: Media) -> dict:
+        kind = self._media_type(media)
+        for attempt in (1, 2):
+            payload = {"touser": target, "msgtype": kind, "agentid": self.agent_id,
+                       kind: {"media_id": self.upload(media, kind)}}
+            try:
+                return self.api("/cgi-bin/message/send", payload)
+            except WeComError as exc:
+                if exc.code != INVALID_MEDIA_ID or attempt == 2:
+                    raise
+                log.info("WeCom refused the cached media id of %s; uploading again", media.filename)
+                media.forget()
+        raise AssertionError("unreachable")
 
     def _send_text(self, target: str, body: dict) -> dict:
         text = body.get("text") or ""

@@ -1,9 +1,11 @@
-"""The terminal as a chat platform: a line in, a ChatEvent; a Reply out, printed text."""
+"""The terminal as a chat platform: a line in, a ChatEvent; a Reply out, printed text. A reply's
+images and files are saved to a folder (the data folder's `attachments/`) and their paths printed."""
 from __future__ import annotations
 
 import itertools
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Callable, Iterable, TextIO
 
 from bot.events import ChatEvent
@@ -14,7 +16,10 @@ class TerminalSession:
     """Feeds lines to `handle` as one staff member. With a fixed clock (--now), each message
     is one second after the previous so that ordering stays real."""
 
-    def __init__(self, login: str, handle: Callable[[ChatEvent], Reply], *, now: datetime | None, tz):
+    def __init__(self, login: str, handle: Callable[[ChatEvent], Reply], *, now: datetime | None, tz,
+                 attachments_dir: Path | None = None, saved_line: Callable[[Path], str] | None = None):
+        self.attachments_dir = attachments_dir or Path.cwd() / "attachments"
+        self.saved_line = saved_line or (lambda path: f"📎 {path}")
         self.login = login
         self.handle = handle
         self.fixed_now = now
@@ -31,9 +36,30 @@ class TerminalSession:
     def send(self, text: str) -> Reply:
         return self.handle(self.event(text))
 
+    def show(self, reply: Reply) -> str:
+        """The reply's text, and a line with the path of each attachment, saved."""
+        saved = save_attachments(reply, self.attachments_dir)
+        return "\n".join([render(reply), *(self.saved_line(path) for path in saved)])
+
 
 def render(reply: Reply) -> str:
     return reply.text
+
+
+def save_attachments(reply: Reply, folder: Path) -> list[Path]:
+    """Writes each attachment into `folder` under its own name; a name already taken gets " (2)",
+    " (3)"... so nothing is overwritten. Returns the paths written."""
+    paths = []
+    for attachment in reply.attachments:
+        folder.mkdir(parents=True, exist_ok=True)
+        name = Path(attachment.filename).name
+        path, n = folder / name, 1
+        while path.exists():
+            n += 1
+            path = folder / f"{Path(name).stem} ({n}){Path(name).suffix}"
+        path.write_bytes(attachment.content)
+        paths.append(path.resolve())
+    return paths
 
 
 def run_lines(session: TerminalSession, lines: Iterable[str], out: TextIO) -> int:
@@ -43,7 +69,7 @@ def run_lines(session: TerminalSession, lines: Iterable[str], out: TextIO) -> in
         text = line.strip()
         if not text:
             continue
-        out.write(render(session.send(text)) + "\n\n")
+        out.write(session.show(session.send(text)) + "\n\n")
         out.flush()
         count += 1
     return count

@@ -152,7 +152,7 @@ def router(service, *, token: str, aes_key: str, corp_id: str) -> APIRouter:
             return PlainTextResponse("")
         if reply is None:
             return PlainTextResponse("")  # a retry of what was taken
-        if reply.choices:  # buttons need a template card: sent as an app message
+        if reply.choices or reply.attachments:  # buttons need a card, files an upload: app messages
             workers.submit(logged, send_later, event, future)
             return PlainTextResponse("")
         answer = TextReply(source=corp_id, target=event.user_id, content=reply.text).render()

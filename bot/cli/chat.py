@@ -5,7 +5,7 @@ import sys
 
 import typer
 
-from bot.adapters.terminal import TerminalSession, render, run_lines
+from bot.adapters.terminal import TerminalSession, run_lines
 from bot.cli import CommandError, app
 from bot.cli.common import make_app, parse_now
 from bot.pipeline import Pipeline
@@ -21,7 +21,9 @@ def open_chat(bot, login: str, now_text: str | None, *, banner: str | None = Non
         who = f"{staff.name}（{staff.login}，{staff.role.value}）"
     now = parse_now(now_text, bot.db.tz) if now_text else None
     pipeline = Pipeline(bot)
-    chat = TerminalSession(login, pipeline.handle, now=now, tz=bot.db.tz)
+    chat = TerminalSession(login, pipeline.handle, now=now, tz=bot.db.tz,
+                           attachments_dir=bot.settings.resolved_data_dir() / "attachments",
+                           saved_line=lambda path: bot.messages.t("attachment_saved", path=path))
     if not sys.stdin.isatty():
         run_lines(chat, sys.stdin, sys.stdout)
         return
@@ -39,7 +41,7 @@ def open_chat(bot, login: str, now_text: str | None, *, banner: str | None = Non
             console.print()
             return
         if text.strip():
-            console.print(render(chat.send(text.strip())), highlight=False, markup=False)
+            console.print(chat.show(chat.send(text.strip())), highlight=False, markup=False)
             console.print()
 
 

@@ -16,6 +16,14 @@ public repository's probe log) and in DingTalk's docs:
   300001 "sessionWebhook过期" (third-party code), so that is what this fake says (unverified).
 - throttling and outages of /v1.0/*: no authoritative sample found; tests script them with
   `fail_next` (Alibaba-gateway style HTTP 429 {"code": "Throttling..."}, 5xx).
+- POST /media/upload?access_token=..&type=image|voice|video|file (the older host, multipart part
+  "media"; 上传媒体文件): images jpg/gif/png/bmp, files doc/docx/xls/xlsx/ppt/pptx/zip/pdf/rar, each at
+  most 20 MB; answers {"errcode": 0, "errmsg": "ok", "type", "media_id": "@...", "created_at" (ms)}.
+  Its refusals use the older host's global codes, as remembered and not confirmed against a live
+  server (2026): 40014 unknown access_token, 42001 expired, 40004 bad type, 40005 bad file type,
+  40006 bad size, 41xxx not modelled. A robot message naming a media id that was never uploaded
+  (sampleImageMsg photoURL "@...", sampleFile mediaId) gets HTTP 400 "invalidParameter.mediaId"
+  from this fake; the live answer is not documented.
 """
 from __future__ import annotations
 
@@ -28,12 +36,15 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes import dingtalk_sign
+from tests.fakes import dingtalk_sign, multipart
 from tests.fakes.loopback import Loopback
 
 THROTTLED = {"errcode": 660026, "errmsg": "sending too many messages per minute"}
 SESSION_EXPIRED = {"errcode": 300001, "errmsg": "sessionWebhook过期"}
 OK = {"errcode": 0, "errmsg": "ok"}
+MEDIA_MAX = 20 * 1024 * 1024
+MEDIA_FILE_TYPES = {"doc", "docx", "xls", "xlsx", "ppt", "pptx", "zip", "pdf", "rar"}
+MEDIA_TYPES = {"image", "voice", "video", "file"}
 WEBHOOK_MAX_BYTES = 20000  # a robot message's body (460101 "message too long, exceed 20000 bytes", seen live 2020)
 
 
@@ -72,6 +83,8 @@ class FakeDingTalk(Loopback):
         self.webhook_sends: dict[str, list[float]] = {}  # access_token -> accepted send times
         self.throttled_until: dict[str, float] = {}
         self.webhook_limit, self.webhook_window, self.webhook_penalty = 20, 60.0, 600.0
+        self.media: dict[str, dict] = {}  # media_id -> {type, filename, content_type, data, at}
+        self.uploads: list[dict] = []
         self.gateway = None  # a StreamGateway answers /v1.0/gateway/connections/open when attached
         self.scripted: dict[str, list[tuple[int, dict, dict]]] = {}  # path -> answers given before the real one
         self._lock = threading.Lock()
@@ -106,9 +119,11 @@ class FakeDingTalk(Loopback):
         self.scripted.setdefault(path, []).append((status, answer, headers or {}))
 
     # -- routing -----------------------------------------------------------------------------------
-    def handle(self, method: str, path: str, query: dict, headers: dict, body: dict) -> tuple:
+    def handle(self, method: str, path: str, query: dict, headers: dict, body: dict, raw: bytes = b"") -> tuple:
         if self.scripted.get(path):
             return self.scripted[path].pop(0)
+        if path == "/media/upload" and method == "POST":
+            return self._media_upload(query, headers, raw)
         if path == "/v1.0/oauth2/accessToken" and method == "POST":
             return self._access_token(body)
         if path == "/v1.0/gateway/connections/open" and method == "POST" and self.gateway is not None:
@@ -139,11 +154,51 @@ class FakeDingTalk(Loopback):
         self.tokens[token] = self.clock() + 7200
         return 200, {"accessToken": token, "expireIn": 7200}
 
+    def _media_upload(self, query: dict, headers: dict, raw: bytes) -> tuple[int, dict]:
+        token = query.get("access_token", "")
+        if token not in self.tokens:
+            return 200, {"errcode": 40014, "errmsg": "不合法的access_token"}
+        if self.tokens[token] <= self.clock():
+            return 200, {"errcode": 42001, "errmsg": "access_token已过期"}
+        kind = query.get("type")
+        if kind not in MEDIA_TYPES:
+            return 200, {"errcode": 40004, "errmsg": "不合法的媒体文件类型"}
+        part = multipart.field(multipart.parse(headers.get("content-type", ""), raw), "media")
+        if part is None or not part.data:
+            return 200, {"errcode": 40006, "errmsg": "不合法的文件大小"}
+        extension = (part.filename or "").rpartition(".")[2].lower()
+        if kind == "image" and multipart.image_format(part.data) is None:
+            return 200, {"errcode": 40005, "errmsg": "不合法的文件类型"}
+        if kind == "file" and extension not in MEDIA_FILE_TYPES:
+            return 200, {"errcode": 40005, "errmsg": "不合法的文件类型"}
+        if len(part.data) > MEDIA_MAX:
+            return 200, {"errcode": 40006, "errmsg": "不合法的文件大小"}
+        media_id = "@lA" + uuid.uuid4().hex
+        upload = {"media_id": media_id, "type": kind, "filename": part.filename, "content_type": part.content_type,
+                  "data": part.data, "at": self.clock()}
+        self.media[media_id] = upload
+        self.uploads.append(upload)
+        return 200, {"errcode": 0, "errmsg": "ok", "type": kind, "media_id": media_id, "created_at": self.now_ms()}
+
+    def _media_error(self, key: str, param: dict) -> tuple[int, dict] | None:
+        if key == "sampleImageMsg":
+            photo = str(param.get("photoURL") or "")
+            if photo.startswith(("http://", "https://")) or photo in self.media:
+                return None
+            return _error(400, "invalidParameter.mediaId", f"photoURL 不是有效的图片地址或mediaId: {photo}")
+        if key == "sampleFile":
+            upload = self.media.get(str(param.get("mediaId") or ""))
+            if upload is None or upload["type"] != "file" or not param.get("fileName") or not param.get("fileType"):
+                return _error(400, "invalidParameter.mediaId", "mediaId/fileName/fileType 不合法")
+        return None
+
     def _robot_message(self, body: dict, target: str) -> tuple[int, dict]:
         if body.get("robotCode") != self.robot_code:
             return _error(400, "invalidParameter.robotCode.notExist", "robotCode不存在")
         if not body.get(target) or not body.get("msgKey") or not isinstance(body.get("msgParam"), str):
             return _error(400, "MissingParameter", f"缺少参数 {target}/msgKey/msgParam")
+        if (err := self._media_error(body["msgKey"], json.loads(body["msgParam"]))) is not None:
+            return err
         self.robot_messages.append({**body, "msgParam": json.loads(body["msgParam"])})
         return 200, {"processQueryKey": uuid.uuid4().hex, "invalidStaffIdList": [], "flowControlledStaffIdList": []}
 
@@ -216,7 +271,7 @@ def _handler(fake: FakeDingTalk) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 body = {}
             with fake._lock:
-                status, answer, *extra = fake.handle(self.command, url.path, query, headers, body)
+                status, answer, *extra = fake.handle(self.command, url.path, query, headers, body, raw)
                 fake.requests.append(Request(self.command, url.path, query, headers, body, status, answer))
             payload = json.dumps(answer, ensure_ascii=False).encode()
             self.send_response(status)

@@ -6,6 +6,14 @@ wrong one "invalid_auth"; a rate limit is HTTP 429 with Retry-After (seconds) an
 chat.postMessage is a special tier, "one message per second per channel" with short bursts allowed
 (docs.slack.dev/apis/web-api/rate-limits); `post_interval` enforces that strictly when set.
 Every call is recorded in `fake.calls`, authorised or not.
+
+Files (docs.slack.dev files.getUploadURLExternal / files.completeUploadExternal, slack_sdk 3.48's
+files_upload_v2, checked 2026): getUploadURLExternal needs `filename` and `length` and answers
+{upload_url, file_id}; the bytes are POSTed to upload_url, raw or multipart, and it answers 200;
+completeUploadExternal takes `files` (a JSON array of {id, title}) and `channel_id`, and shares the
+files there. This fake refuses a length that differs from the bytes received, and a file id that
+was never issued or never received its bytes, with "file_not_found" (Slack documents the error
+names, not these exact cases); a missing filename or length is "invalid_arguments".
 """
 from __future__ import annotations
 
@@ -17,6 +25,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
+from tests.fakes import multipart
 from tests.fakes.loopback import Loopback
 
 BOT_USER, BOT_ID, TEAM_ID = "U0FAKEBOT", "B0FAKEBOT", "T0FAKETEAM"
@@ -50,6 +59,9 @@ class FakeSlack(Loopback):
         self.messages: dict[tuple[str, str], dict] = {}  # (channel, ts) -> the message as stored
         self.response_url_posts: list[dict] = []
         self.unknown_channels: set[str] = set()
+        self.files: dict[str, dict] = {}  # file_id -> {filename, length, data, title, channel}
+        self.shared_files: list[dict] = []  # files completed into a channel, in order
+        self.upload_failures: list[int] = []  # HTTP statuses the next POSTs to an upload URL answer
         self.failures: list[Failure] = []
         self._last_post: dict[str, float] = {}
         self._seq = 0
@@ -95,7 +107,8 @@ class FakeSlack(Loopback):
                 extra = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
                 return failure.status, {"ok": False, "error": failure.error}, extra
         method = {"auth.test": self._auth_test, "chat.postMessage": self._post, "chat.update": self._update,
-                  "conversations.open": self._open}.get(api)
+                  "conversations.open": self._open, "files.getUploadURLExternal": self._upload_url,
+                  "files.completeUploadExternal": self._complete_upload}.get(api)
         if method is None:
             return 200, {"ok": False, "error": "unknown_method", "req_method": api}, {}
         return method(args)
@@ -144,6 +157,52 @@ class FakeSlack(Loopback):
         return 200, {"ok": True, "channel": channel, "ts": message["ts"], "text": message.get("text", ""),
                      "message": dict(message)}, {}
 
+    def _upload_url(self, args: dict):
+        filename, length = args.get("filename"), str(args.get("length") or "")
+        if not filename or not length.isdigit():
+            return 200, {"ok": False, "error": "invalid_arguments"}, {}
+        self._seq += 1
+        file_id = f"F{self._seq:010d}"
+        self.files[file_id] = {"id": file_id, "filename": filename, "length": int(length), "data": None}
+        return 200, {"ok": True, "upload_url": f"{self.root}/upload/v1/{file_id}", "file_id": file_id}, {}
+
+    def receive_upload(self, file_id: str, raw: bytes, content_type: str) -> tuple[int, bytes]:
+        if self.upload_failures:
+            return self.upload_failures.pop(0), b"upload failed"
+        file = self.files.get(file_id)
+        if file is None:
+            return 404, b"not found"
+        parts = multipart.parse(content_type, raw)
+        data = (parts[0].data if parts else b"") if parts is not None else raw
+        file["data"] = data
+        return 200, f"OK - {len(data)}".encode()
+
+    def _complete_upload(self, args: dict):
+        files = args.get("files")
+        if isinstance(files, str):
+            try:
+                files = json.loads(files)
+            except ValueError:
+                files = None
+        if not isinstance(files, list) or not files:
+            return 200, {"ok": False, "error": "invalid_arguments"}, {}
+        channel = args.get("channel_id")
+        if channel and (channel in self.unknown_channels or channel[0] not in "CDG"):
+            return 200, {"ok": False, "error": "channel_not_found"}, {}
+        done = []
+        for item in files:
+            file = self.files.get(str((item or {}).get("id")))
+            if file is None or file["data"] is None or len(file["data"]) != file["length"]:
+                return 200, {"ok": False, "error": "file_not_found"}, {}
+            done.append(file)
+        for file in done:
+            file.update(title=next(i.get("title") for i in files if i.get("id") == file["id"]) or file["filename"],
+                        channel=channel)
+            if channel:
+                self.shared_files.append(file)
+        return 200, {"ok": True, "files": [{"id": f["id"], "name": f["filename"], "title": f["title"],
+                                            "size": f["length"]} for f in done]}, {}
+
     def _open(self, args: dict):
         users = args.get("users") or ""
         users = users if isinstance(users, str) else ",".join(users)
@@ -162,7 +221,7 @@ def _arguments(query: str, raw: bytes, content_type: str) -> dict:
         args.update(json.loads(raw))
     elif raw:
         args.update(parse_qsl(raw.decode(), keep_blank_values=True))
-    for key in ("blocks", "attachments", "metadata"):  # form posts carry them as JSON strings
+    for key in ("blocks", "attachments", "metadata", "files"):  # form posts carry them as JSON strings
         if isinstance(args.get(key), str):
             try:
                 args[key] = json.loads(args[key])
@@ -182,6 +241,11 @@ def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             if url.path.startswith("/actions/"):
                 fake.response_url_posts.append(json.loads(raw or b"{}"))
                 return self._send(200, b"ok", "text/plain", {})
+            if url.path.startswith("/upload/v1/"):
+                with fake._lock:
+                    status, answer = fake.receive_upload(url.path.removeprefix("/upload/v1/"), raw,
+                                                         headers.get("content-type", ""))
+                return self._send(status, answer, "text/plain", {})
             api = url.path.removeprefix("/api/")
             try:
                 args = _arguments(url.query, raw, headers.get("content-type", ""))

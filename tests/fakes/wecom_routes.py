@@ -5,10 +5,15 @@ Error codes are WeCom's global ones (全局错误码, developer.work.weixin.qq.c
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import json
 import re
 import secrets
 from dataclasses import dataclass
+
+from tests.fakes import multipart
 
 INVALID_CREDENTIAL, INVALID_CORPID, INVALID_TOKEN, TOKEN_EXPIRED = 40001, 40013, 40014, 42001
 MISSING_TOKEN, SYSTEM_BUSY, FREQ_LIMIT = 41001, -1, 45009
@@ -18,6 +23,18 @@ ALL_RECIPIENTS_INVALID, INVALID_WEBHOOK_KEY = 81013, 93000
 # and for a task_id the app already used. The fake answers 40058 (全局错误码: 不合法的参数) for both.
 INVALID_PARAMETER = RESPONSE_CODE_USED = DUPLICATE_TASK_ID = 40058
 
+# Uploads (上传临时素材 path/90253; group robot upload_media path/91770; 全局错误码 path/90313, whose
+# codes 40004 invalid media type, 40005 invalid file type, 40006 invalid file size, 40007 invalid
+# media_id, 40009 invalid image size and 44001 empty media are WeChat's shared ones, checked 2026
+# against third-party copies of the table only). The robot's image md5 mismatch code is not
+# documented: the fake answers 40058 invalid parameter.
+INVALID_MEDIA_TYPE, INVALID_FILE_TYPE, INVALID_FILE_SIZE, INVALID_MEDIA_ID = 40004, 40005, 40006, 40007
+INVALID_IMAGE_SIZE, EMPTY_MEDIA = 40009, 44001
+MB = 1024 * 1024
+APP_MEDIA_LIMITS = {"image": 10 * MB, "voice": 2 * MB, "video": 10 * MB, "file": 20 * MB}
+ROBOT_MEDIA_LIMITS = {"file": 20 * MB, "voice": 2 * MB}
+ROBOT_IMAGE_MAX = 2 * MB
+MEDIA_TTL = 3 * 86400
 RESPONSE_CODE_TTL = 72 * 3600
 TASK_ID = re.compile(r"[0-9A-Za-z_\-@]+")
 APP_MSGTYPES = {"text", "markdown", "template_card", "textcard", "news", "mpnews", "image", "file"}
@@ -26,6 +43,17 @@ ROBOT_MSGTYPES = {"text", "markdown", "markdown_v2", "template_card", "news", "i
 # "markdown.content exceed max length 4096. invalid Request Parameter" (quoted in public issues, 2024).
 ROBOT_MAX_BYTES = {"text": 2048, "markdown": 4096, "markdown_v2": 4096}
 OK = {"errcode": 0, "errmsg": "ok"}
+
+
+@dataclass
+class Upload:
+    media_id: str
+    type: str
+    filename: str | None
+    content_type: str
+    data: bytes
+    at: float
+    owner: str  # "app" or "robot:<key>": a robot's media is its own
 
 
 @dataclass
@@ -64,6 +92,67 @@ def _content_error(fake, body: dict, msgtype: str) -> dict | None:
         return fake.error(EMPTY_CONTENT, "empty content")
     if msgtype == "template_card":
         return _card_error(fake, part, need_task_id=True)
+    return None
+
+
+def _media_error(fake, body: dict, msgtype: str, owner: str) -> dict | None:
+    """An image or file message must name a media id this app (or robot) uploaded, within 3 days."""
+    media_id = (body.get(msgtype) or {}).get("media_id")
+    upload = fake.media.get(media_id or "")
+    if upload is None or upload.owner != owner or fake.now() - upload.at > MEDIA_TTL:
+        return fake.error(INVALID_MEDIA_ID, f"invalid media_id, {media_id}")
+    return None
+
+
+def _upload(fake, query: dict, raw: bytes, content_type: str, limits: dict, owner: str) -> dict:
+    media_type = query.get("type")
+    if media_type not in limits:
+        return fake.error(INVALID_MEDIA_TYPE, "invalid media type")
+    part = multipart.field(multipart.parse(content_type, raw), "media")
+    if part is None or not part.data:
+        return fake.error(EMPTY_MEDIA, "empty media data")
+    size = len(part.data)
+    if media_type == "image":
+        if multipart.image_format(part.data) not in ("png", "jpg"):
+            return fake.error(INVALID_FILE_TYPE, "invalid file type, image must be JPG or PNG")
+        if size > limits["image"]:
+            return fake.error(INVALID_IMAGE_SIZE, "invalid image size")
+    if size <= 5 or size > limits[media_type]:
+        return fake.error(INVALID_FILE_SIZE, "invalid file size")
+    media_id = "3" + secrets.token_urlsafe(48)
+    fake.media[media_id] = upload = Upload(media_id, media_type, part.filename, part.content_type, part.data,
+                                           fake.now(), owner)
+    fake.uploads.append(upload)
+    return {**OK, "type": media_type, "media_id": media_id, "created_at": str(int(upload.at))}
+
+
+def media_upload(fake, query: dict, raw: bytes, content_type: str = "") -> dict:
+    if (err := fake._token_error(query)) is not None:
+        return err
+    return _upload(fake, query, raw, content_type, APP_MEDIA_LIMITS, "app")
+
+
+def webhook_upload_media(fake, query: dict, raw: bytes, content_type: str = "") -> dict:
+    key = query.get("key") or ""
+    if not key or (fake.webhook_keys is not None and key not in fake.webhook_keys):
+        return fake.error(INVALID_WEBHOOK_KEY, "invalid webhook url")
+    return _upload(fake, query, raw, content_type, ROBOT_MEDIA_LIMITS, f"robot:{key}")
+
+
+def _robot_image_error(fake, body: dict) -> dict | None:
+    image = body.get("image") or {}
+    try:
+        data = base64.b64decode(str(image.get("base64") or ""), validate=True)
+    except (binascii.Error, ValueError):
+        return fake.error(INVALID_PARAMETER, "invalid Request Parameter, image.base64")
+    if not data:
+        return fake.error(EMPTY_MEDIA, "empty media data")
+    if hashlib.md5(data).hexdigest() != str(image.get("md5") or "").lower():
+        return fake.error(INVALID_PARAMETER, "invalid Request Parameter, image.md5 not match")
+    if multipart.image_format(data) not in ("png", "jpg"):
+        return fake.error(INVALID_FILE_TYPE, "invalid file type, image must be JPG or PNG")
+    if len(data) > ROBOT_IMAGE_MAX:
+        return fake.error(INVALID_IMAGE_SIZE, "invalid image size")
     return None
 
 
@@ -111,6 +200,8 @@ def message_send(fake, query: dict, raw: bytes) -> dict:
     if msgtype not in APP_MSGTYPES:
         return fake.error(INVALID_MSGTYPE, "invalid message type")
     if (err := _content_error(fake, body, msgtype)) is not None:
+        return err
+    if msgtype in {"image", "file"} and (err := _media_error(fake, body, msgtype, "app")) is not None:
         return err
     users = [u for u in str(body.get("touser") or "").split("|") if u]
     invalid = [u for u in users if fake.users is not None and u not in fake.users and u != "@all"]
@@ -166,6 +257,10 @@ def webhook_send(fake, query: dict, raw: bytes) -> dict:
         return fake.error(INVALID_MSGTYPE, "invalid message type")
     if msgtype in {"text", "markdown", "markdown_v2"} and (err := _content_error(fake, body, msgtype)):
         return err
+    if msgtype == "image" and (err := _robot_image_error(fake, body)):
+        return err
+    if msgtype == "file" and (err := _media_error(fake, body, msgtype, f"robot:{key}")):
+        return err
     limit = ROBOT_MAX_BYTES.get(msgtype)
     if limit and len(str(body[msgtype]["content"]).encode()) > limit:
         return fake.error(INVALID_PARAMETER, f"{msgtype}.content exceed max length {limit}. invalid Request Parameter")
@@ -180,4 +275,9 @@ ROUTES = {
     ("POST", "/cgi-bin/message/send"): message_send,
     ("POST", "/cgi-bin/message/update_template_card"): update_template_card,
     ("POST", "/cgi-bin/webhook/send"): webhook_send,
+}
+# uploads read the multipart body, so they also get the request's Content-Type
+UPLOAD_ROUTES = {
+    ("POST", "/cgi-bin/media/upload"): media_upload,
+    ("POST", "/cgi-bin/webhook/upload_media"): webhook_upload_media,
 }

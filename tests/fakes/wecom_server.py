@@ -1,5 +1,6 @@
 """A fake WeCom (企业微信) API: real HTTP on 127.0.0.1 (a free port, a thread), speaking the qyapi
-protocol: gettoken, message/send, message/update_template_card and the group robot webhook/send.
+protocol: gettoken, message/send (text, cards, image and file messages), message/update_template_card,
+media/upload, and the group robot's webhook/send and webhook/upload_media.
 Every answer is HTTP 200 with an errcode, as the real API does, except scripted HTTP 500s.
 
 Facts emulated (developer.work.weixin.qq.com, checked 2026): an app may send one member at most
@@ -57,6 +58,8 @@ class FakeWeCom(Loopback):
         self.webhook_messages: dict[str, list[dict]] = defaultdict(list)
         self.response_codes: dict[str, float] = {}  # unused code -> issued at
         self.task_ids: set[str] = set()
+        self.media: dict[str, wecom_routes.Upload] = {}  # media_id -> what was uploaded
+        self.uploads: list[wecom_routes.Upload] = []
         self._user_times: dict[str, deque] = defaultdict(deque)
         self._hook_times: dict[str, deque] = defaultdict(deque)
         self._failures: list[list] = []  # [path, kind, remaining]
@@ -161,7 +164,11 @@ def _handler(fake: FakeWeCom) -> type[BaseHTTPRequestHandler]:
                 answer = fake.error(FREQ_LIMIT, "api freq out of limit")
             if answer is None:
                 route = wecom_routes.ROUTES.get((self.command, url.path))
-                if route is None:
+                upload = wecom_routes.UPLOAD_ROUTES.get((self.command, url.path))
+                if upload is not None:
+                    with fake.lock:
+                        answer = upload(fake, query, raw, self.headers.get("Content-Type") or "")
+                elif route is None:
                     status, answer = 404, {"errcode": 404, "errmsg": f"no such api {url.path}"}
                 else:
                     with fake.lock:
