@@ -133,7 +133,7 @@ class Pipeline:
             session=turn.session, staff=turn.staff, now=event.received_at.astimezone(db.tz), tz=db.tz,
             lang=turn.lang, texts=self.app.messages, risk_rules=self.app.risk_rules, cipher=db.cipher,
             source=self.source(event), state=turn.state, suitability=self.app.suitability,
-            approval_flows=self.app.approval_flows,
+            approval_flows=self.app.approval_flows, chat_type=event.chat_type,
             notify=direct_notifier(turn.session, self.app.settings, event.received_at))
 
     @staticmethod

@@ -38,6 +38,7 @@ class HandlerContext:
     suitability: SuitabilityRules | None = None
     approval_flows: ApprovalFlows | None = None
     notify: Notify | None = None
+    chat_type: str = "direct"  # direct | group (bot.events.ChatEvent.chat_type)
 
     def t(self, key: str, **values) -> str:
         return self.texts.t(key, self.lang, **values)

@@ -17,6 +17,9 @@ class Reply:
     choices: list[Choice] = field(default_factory=list)
     # Set when the reply shows one client's figures: a group chat must not show it.
     private: bool = False
+    # Set when the text holds personal data in the clear (a full phone number): the outbox keeps
+    # it encrypted until the send and drops it after; nothing logs it.
+    sensitive: bool = False
 
 
 def button_label(choice: dict) -> str:

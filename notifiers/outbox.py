@@ -9,6 +9,7 @@ merged into one.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -22,6 +23,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from crm_core.base import utcnow
+from crm_core.db import cipher_of
 from crm_core.outbox import OutboxMessage, OutboxStatus
 from intents.replies import Reply
 
@@ -51,6 +53,28 @@ def reply_body(reply: Reply) -> dict:
     return {"text": reply.text, "title": reply.title, "choices": [asdict(c) for c in reply.choices]}
 
 
+# A sensitive reply (Reply.sensitive: a full phone number) is stored as {"sealed": <the body,
+# encrypted with the database's key>}, opened only to hand it to the sender, and replaced by
+# REDACTED once delivered or given up on, so no copy of the database holds it in the clear.
+REDACTED = {"redacted": True, "text": ""}
+
+
+def seal(session: Session, body: dict) -> dict:
+    return {"sealed": cipher_of(session).encrypt(json.dumps(body, ensure_ascii=False))}
+
+
+def opened(session: Session, body: dict) -> dict:
+    if "sealed" not in body:
+        return body
+    rest = {k: v for k, v in body.items() if k != "sealed"}  # e.g. a DingTalk sessionWebhook
+    return {**rest, **json.loads(cipher_of(session).decrypt(body["sealed"]))}
+
+
+def redact(row: OutboxMessage) -> None:
+    if "sealed" in (row.body or {}):
+        row.body = {**{k: v for k, v in row.body.items() if k != "sealed"}, **REDACTED}
+
+
 def enqueue(*, session: Session, channel: str, target: str, reply: Reply, purpose: str = "reply",
             ref: str | None = None, now: datetime | None = None) -> OutboxMessage | None:
     """Queue a message, due at once. With a `ref`, the same (purpose, ref) is queued once only."""
@@ -61,6 +85,8 @@ def enqueue(*, session: Session, channel: str, target: str, reply: Reply, purpos
     body = reply_body(reply)
     if reply.choices:  # a card's id, made once: a retry re-sends the same card (WeCom refuses a second)
         body["task_id"] = uuid.uuid4().hex
+    if reply.sensitive:
+        body = seal(session, body)
     message = OutboxMessage(channel=channel, target=target, body=body, purpose=purpose, ref=ref,
                             next_attempt_at=now, created_at=now)
     session.add(message)
@@ -150,7 +176,7 @@ class Dispatcher:
                     continue
                 for member in group:
                     member.status, member.next_attempt_at = OutboxStatus.sending, now + self.lease
-                ids, channel, target, body = [r.id for r in group], row.channel, row.target, self._body(group)
+                ids, channel, target, body = [r.id for r in group], row.channel, row.target, self._body(session, group)
             # No transaction is open while the platform is called: a slow send holds no
             # connection, and a sender may use the database itself (its token cache).
             try:
@@ -169,6 +195,7 @@ class Dispatcher:
                 for member in rows:
                     member.status, member.delivered_at = OutboxStatus.delivered, sent_at
                     member.platform_message_id, member.attempts = message_id, member.attempts + 1
+                    redact(member)
                 delivered += len(rows)
         return delivered
 
@@ -195,11 +222,11 @@ class Dispatcher:
         return True
 
     @staticmethod
-    def _body(group: list[OutboxMessage]) -> dict:
-        head = group[0]
+    def _body(session: Session, group: list[OutboxMessage]) -> dict:
+        bodies = [opened(session, r.body) for r in group]
         if len(group) == 1:
-            return head.body
-        return {"text": "\n\n".join(r.body.get("text", "") for r in group), "title": head.body.get("title"),
+            return bodies[0]
+        return {"text": "\n\n".join(b.get("text", "") for b in bodies), "title": bodies[0].get("title"),
                 "choices": []}
 
     def _failed(self, group: list[OutboxMessage], exc: DeliveryError, now: datetime) -> None:
@@ -208,6 +235,7 @@ class Dispatcher:
             row.last_error = str(exc)[:2000]
             if not exc.transient or row.attempts >= self.max_attempts:
                 row.status = OutboxStatus.failed
+                redact(row)
                 log.error("outbox %s to %s:%s failed for good after %s attempts: %s",
                           row.id, row.channel, row.target, row.attempts, exc)
             else:

@@ -96,3 +96,18 @@ def test_figures_asked_in_a_channel_go_to_the_askers_dm(service, slack):
     by_channel = {p["channel"]: p["text"] for p in slack.posted}
     assert "1,425,363.60" in by_channel["U0WANG"] and "1,425,363.60" not in by_channel["C0RISK"]
     assert "私信" in by_channel["C0RISK"]
+
+
+def test_the_kpi_report_asked_in_a_channel_posts_only_the_note_there(service, slack):
+    """For a manager with one client, 客户权益合计 is that client's equity: not for the channel."""
+    body = dm_message(SECRET, user="U0WANG", text="我这个月的业绩", channel="C0TEAM").json()
+    body["event"]["channel_type"] = "channel"
+    import json
+    with running(service) as base:
+        deliver(base, sign(SECRET, json.dumps(body, ensure_ascii=False)))
+        assert wait_for(lambda: len(slack.posted) == 2)
+        time.sleep(0.3)
+    by_channel = {p["channel"]: p["text"] for p in slack.posted}
+    assert set(by_channel) == {"U0WANG", "C0TEAM"}
+    assert "客户权益合计：1,425,363.60" in by_channel["U0WANG"]
+    assert by_channel["C0TEAM"] == "客户数据不在群里发，已私信回复您。"
