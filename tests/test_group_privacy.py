@@ -30,6 +30,8 @@ def test_every_example_of_every_intent_posts_nothing_about_a_client_in_a_group(a
             if reply.private:
                 continue
             assert not FIGURE.search(reply.text), (login, name, text, reply.text)
+            if reply.text == app.messages.t("direct_chat_only", "zh"):
+                continue  # "ask me in a direct message": a fixed sentence
             nobody = ask(pipeline, "m1b", text, n)  # 陈静 has no clients: the words without data
             assert reply.text == nobody.text, (login, name, text, reply.text)
             posted.append(name)
