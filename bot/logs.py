@@ -31,6 +31,20 @@ class _CorrelationFilter(logging.Filter):
         return True
 
 
+class MaskPersonal(logging.Filter):
+    """Phone and ID numbers masked in every line, whoever logs it: at DEBUG the platform SDKs log
+    the bodies they send (slack_sdk does), and a sensitive reply holds a full phone number."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from intents.masking import mask_personal
+
+        message = record.getMessage()
+        masked, found = mask_personal(message)
+        if found:
+            record.msg, record.args = masked, None
+        return True
+
+
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "cid"}
 
 
@@ -61,6 +75,7 @@ def setup(log_dir: Path, level: int = logging.INFO, fmt: str = "json") -> Path:
                                                    encoding="utf-8")
     handler._brokerbot = True  # type: ignore[attr-defined]
     handler.addFilter(_CorrelationFilter())
+    handler.addFilter(MaskPersonal())
     handler.setFormatter(JsonFormatter() if fmt == "json" else
                          TextFormatter("%(asctime)s %(levelname)s [%(cid)s] %(name)s: %(message)s"))
     root.addHandler(handler)

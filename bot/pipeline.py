@@ -21,7 +21,7 @@ from intents.context import HandlerContext, Notify
 from intents.dialog import Dialog
 from intents.handlers import load_all
 from intents.masking import mask_personal
-from intents.mentions import index_for
+from intents.mentions import index_seen_by
 from intents.replies import Reply
 from intents.recognize import Recognizer, build_recognizer
 from intents.rules import language_of
@@ -134,7 +134,7 @@ class Pipeline:
             session=turn.session, staff=turn.staff, now=event.received_at.astimezone(db.tz), tz=db.tz,
             lang=turn.lang, texts=self.app.messages, risk_rules=self.app.risk_rules, cipher=db.cipher,
             source=self.source(event), state=turn.state, suitability=self.app.suitability,
-            approval_flows=self.app.approval_flows,
+            approval_flows=self.app.approval_flows, chat_type=event.chat_type,
             notify=direct_notifier(turn.session, self.app.settings, event.received_at))
 
     @staticmethod
@@ -143,7 +143,8 @@ class Pipeline:
 
     def recognize(self, turn: Turn) -> Intent:
         ctx_now = turn.event.received_at.astimezone(self.app.db.tz)
-        return self.recognizer.recognize(turn.event.text, index=index_for(turn.session), now=ctx_now)
+        # The asker's own view: another team's client reads as an unknown name (no existence leak).
+        return self.recognizer.recognize(turn.event.text, index=index_seen_by(turn.session, turn.staff), now=ctx_now)
 
     def respond(self, turn: Turn) -> Reply:
         ctx = self.context(turn)

@@ -52,6 +52,8 @@ def _about_client(r: Reading, t: str) -> tuple[str, float]:
     guessed = None if referred or r.mentions else r.guess()
     if not (referred or r.mentions or guessed):
         return "unknown", 0.0
+    if r.cue("full_phone"):
+        return "reveal_phone", 0.9
     if r.cue("positions") or (instrument(r.masked) and not r.cue("margin")):
         return "query_positions", 0.9
     if r.cue("margin"):

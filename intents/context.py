@@ -47,6 +47,7 @@ class HandlerContext:
     def said(self) -> str:
         """What the person asked for, in their words."""
         return self.request_text or self.source.text or ""
+    chat_type: str = "direct"  # direct | group (bot.events.ChatEvent.chat_type)
 
     def t(self, key: str, **values) -> str:
         return self.texts.t(key, self.lang, **values)

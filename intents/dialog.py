@@ -105,6 +105,14 @@ class Dialog:
         return None
 
     def respond(self, ctx: HandlerContext, text: str) -> tuple[Intent | None, Reply]:
+        intent, reply = self._respond(ctx, text)
+        if ctx.chat_type == "group":  # in a group, only what the catalog lets through is posted
+            spec = catalog().get(intent.name) if intent is not None else None
+            if spec is None or spec.in_group == "dm":
+                reply.private = True
+        return intent, reply
+
+    def _respond(self, ctx: HandlerContext, text: str) -> tuple[Intent | None, Reply]:
         exchange = (ctx.state.pop("exchange", None) or []) + [{"id": ctx.source.message_id, "text": text}]
         asked = ctx.state.pop("ask", None)
         resumed = self.resume(ctx, text)
@@ -129,6 +137,8 @@ class Dialog:
         if spec is None:
             intent = Intent("unknown")
             spec = catalog()["unknown"]
+        if spec.in_group == "refuse" and ctx.chat_type == "group":
+            return intent, Reply(ctx.t("direct_chat_only"))
         wants_client = spec.needs_client or (intent.name in OPTIONAL_CLIENT and intent.slots.get("client"))
         if wants_client:
             picked = ctx.session.get(Client, intent.client_id) if intent.client_id is not None else None

@@ -10,14 +10,16 @@ rebuilds the whole index.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from crm_core.accounts import Account
 from crm_core.clients import Client, ClientTag, ClientType
-from intents.client_index import ClientIndex
+from crm_core.staff import Staff
+from crm_core.visibility import SEES_ALL, visible_clients
+from intents.client_index import ClientIndex, Mention
 
 TTL = 5.0  # seconds between two checks of the database for changes made by other processes
 
@@ -91,6 +93,42 @@ def index_for(session: Session) -> ClientIndex:
     if index is None:
         index = _INDEXES.setdefault(url, ClientIndex())
     return refresh(index, session)
+
+
+class SeenBy:
+    """The index as one person sees it: the clients they may not see are not in it, so a message
+    naming another team's client reads as one naming nobody, and no answer (an intent, a guess,
+    a confidence) tells the two apart. A title (张总) keeps only the clients they may see, as a
+    surname nobody has keeps none. Everything else is the shared index's."""
+
+    def __init__(self, index: ClientIndex, allowed: set[int]):
+        self.index, self.allowed = index, allowed
+
+    def find(self, text: str, norm: str | None = None) -> list[Mention]:
+        seen = []
+        for m in self.index.find(text, norm):
+            ids = [cid for cid in m.client_ids if cid in self.allowed]
+            if m.client_ids and not ids and (m.kind != "title" or m.text.isascii()):
+                continue  # another team's client: read as an unknown name
+            seen.append(replace(m, client_ids=ids, by_account=m.by_account and bool(ids)))
+        return seen
+
+    def lookup(self, mention: str) -> list[int]:
+        return [cid for cid in self.index.lookup(mention) if cid in self.allowed]
+
+    def close_names(self, mention: str, allowed: set[int] | None, limit: int = 3) -> list[str]:
+        return self.index.close_names(mention, self.allowed if allowed is None else allowed & self.allowed, limit)
+
+    def __getattr__(self, name: str):
+        return getattr(self.index, name)
+
+
+def index_seen_by(session: Session, staff: Staff) -> ClientIndex | SeenBy:
+    """index_for(session) limited to the clients `staff` may see (crm_core.visibility)."""
+    index = index_for(session)
+    if staff.role in SEES_ALL:
+        return index
+    return SeenBy(index, set(session.scalars(select(Client.id).where(visible_clients(staff)))))
 
 
 def invalidate_index(session: Session) -> None:

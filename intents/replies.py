@@ -42,6 +42,9 @@ class Reply:
     # buttons and all, and the click is not taken, so the approver's own click still decides.
     refused: bool = False
     attachments: list[Attachment] = field(default_factory=list)
+    # Set when the text holds personal data in the clear (a full phone number): the outbox keeps
+    # it encrypted until the send and drops it after; nothing logs it.
+    sensitive: bool = False
 
 
 def button_label(choice: dict) -> str:

@@ -1,10 +1,15 @@
 """Turn the `client` slot into one client the asking person may see, or a reply that says
-why not: not found (with close names), not theirs (no figures), or a numbered choice."""
+why not: not found (with close names the person may see), or a numbered choice.
+
+Another team's client gets the answer an unknown name gets, word for word: saying "not yours"
+would confirm that the client exists. The attempt is audited (access.not_visible) instead."""
 from __future__ import annotations
 
 import re
 
 from sqlalchemy import select
+
+from crm_core import audit
 
 from crm_core.clients import Client
 from crm_core.visibility import SEES_ALL, can_see, visible_clients
@@ -62,9 +67,12 @@ def resolve_client(ctx: HandlerContext, intent: Intent) -> Client | Reply:
     ids = index.lookup(str(mention))  # names, traditional forms, pinyin, titles, account numbers
     clients = [ctx.session.get(Client, cid) for cid in ids]
     visible = [c for c in clients if c is not None and can_see(session=ctx.session, staff=ctx.staff, client=c)]
-    if clients and not visible:
-        return Reply(ctx.t("client_not_yours", mention=mention))
-    if not clients:
+    if not visible:
+        hidden = [c.id for c in clients if c is not None]
+        if hidden:
+            audit.record(session=ctx.session, actor=ctx.staff.login, action="access.not_visible", entity="client",
+                         entity_id=hidden[0] if len(hidden) == 1 else None, source=ctx.source,
+                         details={"intent": intent.name, "client_ids": hidden})
         allowed = None
         if ctx.staff.role not in SEES_ALL:
             allowed = set(ctx.session.scalars(select(Client.id).where(visible_clients(ctx.staff))))

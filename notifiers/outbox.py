@@ -78,6 +78,13 @@ def unseal(body: dict, cipher) -> dict:
     return opened
 
 
+def redact(row: OutboxMessage) -> None:
+    """Once delivered or given up on, the encrypted words go: the row keeps the masked text only,
+    so no copy of the database can give back the number (a full phone sent on request)."""
+    if "sealed" in (row.body or {}):
+        row.body = {k: v for k, v in row.body.items() if k != "sealed"} | {"redacted": True}
+
+
 def enqueue(*, session: Session, channel: str, target: str, reply: Reply, purpose: str = "reply",
             ref: str | None = None, now: datetime | None = None, unrouted: str | None = None) -> OutboxMessage | None:
     """Queue a message, due at once. With a `ref`, the same (purpose, ref) is queued once only.
@@ -243,6 +250,7 @@ class Dispatcher:
                 for member in rows:
                     member.status, member.delivered_at = OutboxStatus.delivered, sent_at
                     member.platform_message_id, member.attempts = message_id, member.attempts + 1
+                    redact(member)
                 delivered += len(rows)
         return delivered
 
@@ -282,6 +290,7 @@ class Dispatcher:
             row.last_error = str(exc)[:2000]
             if not exc.transient or row.attempts >= self.max_attempts:
                 row.status = OutboxStatus.failed
+                redact(row)
                 log.error("outbox %s to %s:%s failed for good after %s attempts: %s",
                           row.id, row.channel, row.target, row.attempts, exc)
             else:

@@ -44,7 +44,7 @@ def test_import_then_ask_in_the_chat(cli, files):
                    "风险度：52.72%（正常）", "数据时间：2026-11-18 15:00", "rb2601（SHFE）多 30手"):
         assert figure in mine.stdout
     other = cli("chat", "--as", "liuyang", "--now", NOW, input="张三的保证金还够吗\n李四的保证金\n")
-    assert "1,425,363.60" not in other.stdout and "不是您权限范围内" in other.stdout
+    assert "1,425,363.60" not in other.stdout and "没有找到您名下（或权限范围内）的客户「张三」" in other.stdout
     # 李四's first account is over 100%: the margin call shows; the second has no data yet.
     assert "风险度：105.00%（追保）" in other.stdout and "应追加资金：25,000.00" in other.stdout
     assert "90020002）还没有资金数据" in other.stdout
@@ -59,7 +59,7 @@ def test_bad_file_changes_nothing_and_the_same_files_twice_leave_the_same_data(c
     assert result.returncode != 0
     assert "bad.csv:2:" in result.stderr and "bad.csv:4:" in result.stderr
     before = cli("chat", "--as", "wufang", "--now", NOW, input="张三的资料\n王五的资料\n").stdout
-    assert "吴芳" in before and "没有找到客户“王五”" in before
+    assert "吴芳" in before and "没有找到您名下（或权限范围内）的客户「王五」" in before
     for kind in ("staff", "clients", "snapshots"):
         again = cli("import", kind, str(files[kind]))
         assert again.returncode == 0 and "0 created" in again.stdout and "0 updated" in again.stdout

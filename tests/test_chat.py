@@ -8,6 +8,7 @@ from sqlalchemy import select
 from bot.adapters.terminal import TerminalSession
 from bot.pipeline import Pipeline
 from crm_core import audit
+from crm_core.clients import Client
 from crm_core.interactions import Interaction
 from crm_core.reminders import Reminder
 from crm_core.staff import Role
@@ -66,13 +67,78 @@ def test_margin_call_is_shown_when_over_100_percent(app, crm):
 
 def test_another_teams_manager_gets_no_figures(app, crm):
     text = chat(app, "m2").send("张三的保证金还够吗").text
-    assert "不是您权限范围内的客户" in text
+    assert text == "没有找到您名下（或权限范围内）的客户「张三」。"
     assert "1,425,363.60" not in text and "%" not in text
+
+
+NOT_FOUND = "没有找到您名下（或权限范围内）的客户「{}」。"
+
+
+def test_another_teams_client_gets_the_unknown_names_answer_word_for_word(app, crm):
+    """Nothing tells "exists elsewhere" from "does not exist": names, account numbers, writes."""
+    for theirs, nobody in (("张三的保证金还够吗", "赵六的保证金还够吗"), ("张三的资料", "赵六的资料"),
+                           ("90012345 风险度多少", "90099999 风险度多少"),
+                           ("今天拜访了张三，聊了套保", "今天拜访了赵六，聊了套保")):
+        mention = "90012345" if theirs[0].isdigit() else "张三"
+        other = "90099999" if theirs[0].isdigit() else "赵六"
+        asked = chat(app, "m2").send(theirs).text
+        assert asked == NOT_FOUND.format(mention), theirs
+        assert asked.replace(mention, other) == chat(app, "m2").send(nobody).text
+    assert chat(app, "m2").send("margin for 90012345").text == 'No client "90012345" among the clients you may see.'
+    assert crm.scalar(select(Interaction)) is None
+
+
+@pytest.mark.parametrize("theirs, nobody", [
+    ("张三", "赵六"), ("查一下张三", "查一下赵六"), ("张三怎么样", "赵六怎么样"), ("张三电话", "赵六电话"),
+    ("张三这个月的业绩", "赵六这个月的业绩"), ("张三呢", "赵六呢"), ("张总的资料", "钱总的资料"),
+    ("zhangsan 要追保吗", "zhaoliu 要追保吗"), ("张三有没有螺纹", "赵六有没有螺纹")])
+def test_reading_a_message_does_not_know_another_teams_clients(app, crm, theirs, nobody):
+    """The recogniser reads with the asker's clients only: a bare name, pinyin or a question whose
+    shape alone names nobody gets what a name nobody has gets."""
+    mention, other = ("zhangsan", "zhaoliu") if theirs.isascii() or "zhangsan" in theirs else \
+        ("张总", "钱总") if "总" in theirs else ("张三", "赵六")
+    def blanked(text):  # the answer with either name blanked (the help's examples name 张三)
+        return text.replace(mention, "X").replace(other, "X")
+    assert blanked(chat(app, "m2").send(theirs).text) == blanked(chat(app, "m2").send(nobody).text)
+
+
+def test_a_lead_duplicating_another_teams_client_names_neither_client_nor_manager(app, crm):
+    """Registering the same person twice is refused, but who they are and who serves them is not
+    told to someone outside that team (the supervisor sorts it out from the audit log)."""
+    theirs = chat(app, "m2")
+    theirs.send("新客户王大锤，电话13812345678，朋友介绍的")
+    text = theirs.send("确认").text
+    assert "没有重复登记" in text and "张三" not in text and "王芳" not in text
+    crm.expire_all()
+    assert crm.scalar(select(Client).where(Client.name == "王大锤")) is None
+    entry = crm.scalar(select(audit.AuditEntry).where(audit.AuditEntry.action == "lead.duplicate_elsewhere"))
+    assert entry.actor == "m2" and "13812345678" not in str(entry.details)
+    mine = chat(app, "m1")
+    mine.send("新客户王大锤，电话13812345678，朋友介绍的")
+    assert "张三" in mine.send("确认").text  # their own client: named
+
+
+def test_a_refusal_is_audited_without_telling_the_asker(app, crm):
+    chat(app, "m2").send("张三的保证金还够吗")
+    crm.expire_all()
+    zs = crm.scalar(select(Client).where(Client.name == "张三"))
+    [entry] = crm.scalars(select(audit.AuditEntry).where(audit.AuditEntry.action == "access.not_visible")).all()
+    assert entry.actor == "m2" and entry.entity_id == str(zs.id)
+    assert entry.details["intent"] == "query_margin" and entry.details["source"]["text"] == "张三的保证金还够吗"
+    chat(app, "m2").send("赵六的保证金还够吗")  # nobody's: nothing to audit
+    crm.expire_all()
+    assert len(crm.scalars(select(audit.AuditEntry).where(audit.AuditEntry.action == "access.not_visible")).all()) == 1
+
+
+def test_suggestions_name_only_clients_the_asker_may_see(app, crm):
+    text = chat(app, "m2").send("张山的保证金还够吗").text
+    assert text == NOT_FOUND.format("张山") and "张三" not in text
+    assert "李四" in chat(app, "m2").send("李思的保证金还够吗").text
 
 
 def test_supervisor_sees_team_and_risk_sees_all(app, crm):
     assert "1,425,363.60" in chat(app, "sup1").send("张三的保证金还够吗").text
-    assert "不是您权限范围内" in chat(app, "sup2").send("张三的保证金还够吗").text
+    assert chat(app, "sup2").send("张三的保证金还够吗").text == NOT_FOUND.format("张三")
     assert "1,425,363.60" in chat(app, "risk1").send("张三的保证金还够吗").text
 
 
@@ -90,7 +156,7 @@ def test_ambiguous_name_offers_a_numbered_choice_and_a_number_picks(app, crm):
 
 def test_unknown_client_says_so_and_suggests_close_names(app, crm):
     text = chat(app, "m1").send("张山的保证金还够吗").text
-    assert "没有找到客户“张山”" in text and "张三" in text
+    assert text.startswith("没有找到您名下（或权限范围内）的客户「张山」，您是不是要找：") and "张三" in text
 
 
 def test_positions_list_every_row_with_direction_and_figures(app, crm):
@@ -132,7 +198,7 @@ def test_logging_a_visit_writes_interaction_reminder_and_source(app, crm):
 
 def test_cannot_log_a_visit_on_someone_elses_client(app, crm):
     reply = chat(app, "m2").send("今天拜访了张三，聊了套保")
-    assert "不是您权限范围内" in reply.text
+    assert reply.text == NOT_FOUND.format("张三")
     assert crm.scalar(select(Interaction)) is None
 
 

@@ -26,7 +26,7 @@ def test_demo_builds_once_and_answers_a_margin_question(cli, tmp_path, db_url):
     assert re.search(r"客户权益：[\d,]+\.\d\d", first.stdout)
     assert re.search(r"风险度：\d+\.\d\d%（警告）", first.stdout)
     assert "数据时间：2026-11-18 10:30" in first.stdout
-    assert "不是您权限范围内" in first.stdout
+    assert "没有找到您名下（或权限范围内）的客户「李四」" in first.stdout
     again = cli("demo", "--chat", "--dir", str(tmp_path / "demo"), "--now", now, "--as", "zhaolei",
                 input="李四的保证金\n")
     assert again.returncode == 0, again.stderr

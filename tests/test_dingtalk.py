@@ -159,6 +159,16 @@ def test_figures_asked_in_a_group_go_to_the_askers_direct_chat(http_service, fak
     assert "私信" in in_group and "1,425,363.60" not in in_group
 
 
+def test_the_kpi_report_asked_in_a_group_posts_only_the_note_there(http_service, fake):
+    message = fake.bot_message("我这个月的业绩", conversation_type="2")
+    with running(http_service) as base:
+        post(base, dingtalk_sign.signed_callback(fake.app_secret, message))
+        assert wait_for(lambda: fake.session_messages and fake.robot_messages)
+    [direct] = robot_texts(fake)
+    assert session_texts(fake) == ["客户数据不在群里发，已私信回复您。"]
+    assert "客户权益合计：1,425,363.60" in direct
+
+
 def test_choices_are_numbered_text_in_http_mode(http_service, fake):
     """Card clicks come over Stream only, so in HTTP mode a choice is answered by its number."""
     with running(http_service) as base:

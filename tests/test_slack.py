@@ -131,3 +131,18 @@ def test_an_approval_card_clicked_by_a_stranger_keeps_its_buttons_and_the_approv
     assert update.args["ts"] == ts and "已选择：同意" in update.args["text"]
     [told] = [t for t in to("U0LIU") if "批准" in t]
     assert "周主管" in told
+
+
+def test_the_kpi_report_asked_in_a_channel_posts_only_the_note_there(service, slack):
+    """For a manager with one client, 客户权益合计 is that client's equity: not for the channel."""
+    body = dm_message(SECRET, user="U0WANG", text="我这个月的业绩", channel="C0TEAM").json()
+    body["event"]["channel_type"] = "channel"
+    import json
+    with running(service) as base:
+        deliver(base, sign(SECRET, json.dumps(body, ensure_ascii=False)))
+        assert wait_for(lambda: len(slack.posted) == 2)
+        time.sleep(0.3)
+    by_channel = {p["channel"]: p["text"] for p in slack.posted}
+    assert set(by_channel) == {"U0WANG", "C0TEAM"}
+    assert "客户权益合计：1,425,363.60" in by_channel["U0WANG"]
+    assert by_channel["C0TEAM"] == "客户数据不在群里发，已私信回复您。"

@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
+from crm_core import audit
 from crm_core.crypto import mask_phone
 from crm_core.leads import create_lead, find_duplicate_lead
+from crm_core.visibility import can_see
 from intents.context import HandlerContext
+from intents.masking import mask_personal
 from intents.handlers import handler
 from intents.replies import Reply
 from intents.types import Intent
@@ -22,6 +26,12 @@ def lead(ctx: HandlerContext, intent: Intent) -> Reply:
     if phone and not PHONE.match(phone):
         return Reply(ctx.t("lead_bad_phone", phone=mask_phone(phone)))
     existing = find_duplicate_lead(session=ctx.session, name=name, phone=phone)
+    if existing is not None and not can_see(session=ctx.session, staff=ctx.staff, client=existing):
+        # Not registered twice, but who the person is and who serves them stays in their team.
+        audit.record(session=ctx.session, actor=ctx.staff.login, action="lead.duplicate_elsewhere", entity="client",
+                     entity_id=existing.id, details={"name": name},
+                     source=replace(ctx.source, text=mask_personal(ctx.source.text or "")[0]))
+        return Reply(ctx.t("lead_duplicate_elsewhere", name=name))
     if existing is not None:
         owner = existing.manager.name if existing.manager else "—"
         return Reply(ctx.t("lead_duplicate", name=name, existing=f"{existing.name}，{owner}"))

@@ -1,6 +1,7 @@
 """client_profile: the client's card. Personal data is masked."""
 from __future__ import annotations
 
+from crm_core import audit
 from crm_core.interactions import last_interaction
 from intents import format as fmt
 from intents.masking import mask_personal
@@ -40,3 +41,24 @@ def client_profile(ctx: HandlerContext, intent: Intent) -> Reply:
                            channel=ctx.t(f"channel_{last.channel.value}"),
                            staff=last.staff.name, summary=mask_personal(last.summary)[0]))
     return Reply("\n".join(lines), private=True)
+
+
+@handler("reveal_phone")
+def reveal_phone(ctx: HandlerContext, intent: Intent) -> Reply:
+    """The full number, to the client's own manager in a direct chat. Not to a supervisor, risk,
+    compliance or an admin: they see the masked number, and it is the manager who calls the
+    client; an admin runs the system, which gives no need to know a client's number."""
+    c = ctx.client
+    if ctx.chat_type != "direct":  # the dialog answers a group first (catalog: in_group refuse)
+        return Reply(ctx.t("direct_chat_only"))
+    if c.manager_id != ctx.staff.id:
+        audit.record(session=ctx.session, actor=ctx.staff.login, action="client.phone_refused", entity="client",
+                     entity_id=c.id, details={"role": ctx.staff.role.value}, source=ctx.source)
+        return Reply(ctx.t("phone_full_not_yours", client=c.name))
+    if not c.phone_enc:
+        return Reply(ctx.t("phone_full_none", client=c.name))
+    # Who, which client, when (the entry's time) and the message that asked; never the number.
+    audit.record(session=ctx.session, actor=ctx.staff.login, action="client.phone_revealed", entity="client",
+                 entity_id=c.id, details={"chat": ctx.chat_type}, source=ctx.source)
+    return Reply(ctx.t("phone_full", client=c.name, phone=ctx.cipher.decrypt(c.phone_enc)), private=True,
+                 sensitive=True)
