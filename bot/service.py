@@ -70,7 +70,8 @@ class Service:
             return queue_due_reminders(
                 session=session, now=now,
                 route=lambda staff: direct_channel(staff, self.app.settings),
-                text=lambda reminder: self.app.messages.t("reminder_due", content=reminder.content),
+                text=lambda reminder: self.app.messages.t("reminder_due",
+                                                          content=reminder.words(self.app.db.cipher)),
                 unrouted=lambda staff: no_route(staff, self.app.settings))
 
     def reroute(self, now: datetime | None = None) -> int:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from crm_core import audit
 from crm_core.base import Base, Provenance, Source, Timestamps
 from crm_core.clients import Client
+from crm_core.masking import masked, masked_deep
 from crm_core.staff import Role, Staff, get_staff
 from crm_core.types import UTCDateTime
 
@@ -178,6 +179,7 @@ def delegate(*, session: Session, request: ApprovalRequest, flows: "ApprovalFlow
 def create_request(*, session: Session, requester: Staff, client: Client, approval_type: ApprovalType,
                    details: dict, flows: "ApprovalFlows", now: datetime,
                    source: Source | None = None) -> ApprovalRequest:
+    details = masked_deep(details)  # the request's words are kept and shown with personal numbers masked
     route = flows.route(approval_type, details)
     # Every step must have someone to go to now; later steps are routed again when they start.
     approver, *_ = [route_step(session=session, spec=spec, requester=requester, flows=flows) for spec in route]
@@ -260,6 +262,7 @@ def decide(*, session: Session, request: ApprovalRequest, staff: Staff, decision
         return Outcome("not_approver", request)
     if decision == Decision.reject and not (comment or "").strip():  # the requester is owed the reason
         return Outcome("needs_reason", request)
+    comment = masked(comment)  # kept, and passed on, with personal numbers masked
     nxt = None
     if decision == Decision.approve and not request.last_step:  # routed before anything is written
         nxt = route_step(session=session, spec=request.route[request.step + 1], requester=request.requester,

@@ -77,6 +77,7 @@ class Database:
         cfg.set_main_option("script_location", str(MIGRATIONS))
         cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
         cfg.attributes["engine"] = self.engine
+        cfg.attributes["cipher"] = self.cipher  # for migrations that encrypt (0013)
         return cfg
 
     def current_revision(self) -> str | None:

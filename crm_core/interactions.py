@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from crm_core import audit
 from crm_core.base import Base, Provenance, Source, Timestamps
 from crm_core.clients import Client
+from crm_core.masking import masked
 from crm_core.reminders import Reminder, create_reminder
 from crm_core.staff import Staff
 from crm_core.types import UTCDateTime
@@ -33,7 +34,7 @@ class Interaction(Timestamps, Provenance, Base):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # True when only a date was said ("今天"): occurred_at is then that day's noon.
     date_only: Mapped[bool] = mapped_column(default=False)
-    summary: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text)  # personal numbers masked: only ever shown masked
     next_followup: Mapped[str | None] = mapped_column(String(32))  # ISO date or datetime as said
 
     client: Mapped[Client] = relationship(lazy="joined")
@@ -45,7 +46,7 @@ def log_interaction(*, session: Session, actor: Staff, client: Client, channel: 
                     next_followup: datetime | None = None, followup_date_only: bool = False,
                     source: Source | None = None) -> tuple[Interaction, Reminder | None]:
     interaction = Interaction(client_id=client.id, staff_id=actor.id, channel=channel,
-                              occurred_at=occurred_at, date_only=date_only, summary=summary)
+                              occurred_at=occurred_at, date_only=date_only, summary=masked(summary))
     interaction.set_source(source)
     reminder = None
     if next_followup is not None:

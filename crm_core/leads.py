@@ -8,6 +8,7 @@ from crm_core import audit
 from crm_core.base import Source
 from crm_core.clients import Client, Lifecycle
 from crm_core.db import cipher_of
+from crm_core.masking import masked
 from crm_core.staff import Staff
 
 
@@ -25,8 +26,8 @@ def find_duplicate_lead(*, session: Session, name: str, phone: str | None) -> Cl
 def create_lead(*, session: Session, actor: Staff, name: str, phone: str | None = None,
                 interest: str | None = None, lead_source: str | None = None,
                 source: Source | None = None) -> Client:
-    client = Client(name=name, lifecycle=Lifecycle.lead, manager_id=actor.id, interest=interest,
-                    lead_source=lead_source)
+    client = Client(name=name, lifecycle=Lifecycle.lead, manager_id=actor.id, interest=masked(interest),
+                    lead_source=masked(lead_source))  # free text: personal numbers masked
     client.set_phone(cipher_of(session), phone)
     client.set_source(source)
     session.add(client)

@@ -58,3 +58,15 @@ def masked_deep(value, key: str | None = None):
 
 def phones_in(text: str) -> list[str]:
     return [m.group() for pattern in (MOBILE, LANDLINE) for m in pattern.finditer(text)]
+
+
+def store_text(cipher, text: str | None) -> tuple[str | None, str | None]:
+    """Free text as it is stored: (the text masked, the original encrypted when masking changed
+    it, else None). `cipher` is a crm_core.crypto.Cipher."""
+    shown = masked(text)
+    return shown, (cipher.encrypt(text) if shown != text else None)
+
+
+def stored_words(cipher, shown: str | None, sealed: str | None) -> str | None:
+    """The words as written, from what store_text returned."""
+    return cipher.decrypt(sealed) if sealed else shown

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from crm_core import audit
 from crm_core.base import Base, Provenance, Source, Timestamps
+from crm_core.db import cipher_of
+from crm_core.masking import store_text, stored_words
 from crm_core.types import UTCDateTime
 
 
@@ -28,16 +30,23 @@ class Reminder(Timestamps, Provenance, Base):
     interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     date_only: Mapped[bool] = mapped_column(default=False)
-    content: Mapped[str] = mapped_column(Text)
+    content: Mapped[str] = mapped_column(Text)  # personal numbers masked (crm_core.masking)
+    # The words as written, encrypted, when they hold a personal number: delivered to their writer.
+    content_sealed: Mapped[str | None] = mapped_column(Text)
     status: Mapped[ReminderStatus] = mapped_column(
         Enum(ReminderStatus, native_enum=False, length=12), default=ReminderStatus.pending)
+
+    def words(self, cipher) -> str:
+        """The content as its writer wrote it, for delivering it to them."""
+        return stored_words(cipher, self.content, self.content_sealed)
 
 
 def create_reminder(*, session: Session, actor, due_at: datetime, content: str, client=None,
                     date_only: bool = False, interaction_id: int | None = None,
                     source: Source | None = None) -> Reminder:
+    shown, sealed = store_text(cipher_of(session), content)
     reminder = Reminder(staff_id=actor.id, client_id=client.id if client else None, due_at=due_at,
-                        date_only=date_only, content=content, interaction_id=interaction_id)
+                        date_only=date_only, content=shown, content_sealed=sealed, interaction_id=interaction_id)
     reminder.set_source(source)
     session.add(reminder)
     session.flush()

@@ -4,6 +4,7 @@ record encrypted (clients.phone_enc)."""
 import json
 import logging
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import inspect, select, text
@@ -14,6 +15,7 @@ from crm_core.clients import Client
 from crm_core.importers import import_file
 from tests.test_chat import crm  # noqa: F401  (crm is a fixture)
 from tests.test_provenance import Talk
+from tests.test_risk import fakes, service  # noqa: F401  (fixtures)
 
 LEAD_PHONE = "13800001111"
 CSV_PHONE, CSV_PHONE_NEW, CSV_ID = "13912340000", "13912349999", "110101199003074514"
@@ -110,3 +112,58 @@ def test_a_reply_echoing_a_phone_is_kept_masked_in_the_outbox_and_delivered_whol
         assert wecom.received("wangfang")[0]["text"]["content"] == said  # the person reads what they wrote
     app.db.engine.dispose()
     assert LEAD_PHONE not in raw_database(app)
+
+
+FREE_PHONE, FREE_ID = "13955550123", "32010619851201203X"
+FREE_SECRETS = (FREE_PHONE, FREE_ID)
+
+
+def test_free_text_with_a_phone_and_an_id_number_is_stored_masked_and_a_reminder_still_arrives_whole(
+        service, fakes):
+    """A visit note, a reminder, an alert acknowledgement and an approval request and its
+    rejection, each written with a phone and an ID number: nothing holds either number in the
+    clear, every answer shows them masked, and the reminder reaches its manager word for word."""
+    from bot.events import ChatEvent
+    from crm_core.approvals import ApprovalRequest
+    from crm_core.staff import Role
+    from tests import factories as f
+    from tests.test_risk import T0, alerts, ingest
+
+    wecom, _ = fakes
+    with service.app.db.transaction() as session:  # account opening's second step
+        f.staff(session, "sunhg", "孙合规", Role.compliance)
+    said = iter(range(1000))
+
+    def say(user, text, minutes=0):
+        event = ChatEvent("wecom", f"msg-{next(said)}", user, text, T0 + timedelta(minutes=minutes))
+        return service.pipeline.handle(event).text
+
+    shown_phone, shown_id = "139****0123", "320***********203X"
+    ingest(service, T0, ("A-100", "1000000.00", "1023500.00"))
+    alert = alerts(service)["A-100"]
+    answers = [
+        say("wangfang", f"今天拜访了张三，他新号码{FREE_PHONE}，身份证{FREE_ID}"),
+        say("wangfang", f"明天上午10点提醒我打{FREE_PHONE}给张三，核对身份证{FREE_ID}"),
+        say("wangfang", f"收到 #{alert.id}，已打{FREE_PHONE}通知客户，身份证{FREE_ID}已核对", 1),
+        say("wangfang", f"帮张三申请开户，客户手机{FREE_PHONE}，身份证{FREE_ID}", 2),
+    ]
+    assert "已记录" in answers[0] and "提醒" in answers[1] and f"已确认 #{alert.id}" in answers[2]
+    with service.app.db.session() as session:
+        request_id = session.scalar(select(ApprovalRequest.id))
+    assert request_id is not None, answers[3]
+    answers.append(say("zhousup", f"驳回 #{request_id} 身份证{FREE_ID}与手机{FREE_PHONE}对不上", 3))
+    assert "已驳回" in answers[-1]
+    for answer in answers[:3]:
+        assert shown_phone in answer and shown_id in answer, answer
+    assert [a for a in answers if any(s in a for s in FREE_SECRETS)] == []
+
+    service.app.db.engine.dispose()  # SQLite: let the WAL reach the file as well
+    assert [s for s in FREE_SECRETS if s in raw_database(service.app)] == []
+
+    due = datetime(2026, 11, 19, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai, the next day
+    assert service.queue_reminders(now=due) == 1
+    service.dispatcher.run_once(now=due)
+    texts = [m["text"]["content"] for m in wecom.received("wangfang") if m.get("msgtype") == "text"]
+    assert any(f"打{FREE_PHONE}给张三，核对身份证{FREE_ID}" in t for t in texts), texts  # as they wrote it
+    service.app.db.engine.dispose()
+    assert [s for s in FREE_SECRETS if s in raw_database(service.app)] == []

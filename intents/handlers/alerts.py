@@ -8,6 +8,7 @@ from sqlalchemy import case, func, select
 from crm_core import audit
 from crm_core.alerts import ACTIVE, SEVERITY, Alert, AlertAcknowledgement, AlertKind, AlertStatus
 from crm_core.clients import Client
+from crm_core.masking import masked
 from crm_core.staff import Role, Staff
 from crm_core.visibility import can_see, visible_clients
 from intents import format as fmt
@@ -63,7 +64,7 @@ def ack_alert(ctx: HandlerContext, intent: Intent) -> Reply:
         audit.record(session=ctx.session, actor=ctx.staff.login, action="alert.ack_refused", entity="alert",
                      entity_id=alert.id, details={"role": ctx.staff.role.value}, source=ctx.source)
         return Reply(ctx.t("ack_not_your_role"))
-    comment = str(intent.slots.get("comment") or "").strip() or None
+    comment = masked(str(intent.slots.get("comment") or "").strip()) or None  # kept, and shown, masked
     if alert.status == AlertStatus.resolved:
         return Reply(ctx.t("ack_already_resolved", id=alert.id, when=fmt.when(alert.resolved_at, ctx.tz)))
     earlier = ctx.session.execute(

@@ -164,7 +164,8 @@ def decide_approval(ctx: HandlerContext, intent: Intent) -> Reply:
         ctx.state["ask"] = {"intent": intent.name, "slots": {**intent.slots, "comment": None}, "client_id": None,
                             "lang": ctx.lang, "slot": "comment"}
         return Reply(ctx.t("approval_ask_reject_reason", id=request.id))
-    notice = requester_notice(texts=ctx.texts, request=request, kind=kind, decider=ctx.staff, comment=comment)
+    notice = requester_notice(texts=ctx.texts, request=request, kind=kind, decider=ctx.staff,
+                              comment=outcome.decision.comment)  # as stored: personal numbers masked
     ctx.notify(request.requester, notice, purpose="approval",
                ref=f"approval:{request.id}:s{outcome.decision.step}:decided")
     values = dict(id=request.id, client=request.client.name, type=type_label(ctx.texts, ctx.lang, request),

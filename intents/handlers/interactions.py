@@ -31,12 +31,13 @@ def log(ctx: HandlerContext, intent: Intent) -> Reply:
                                     if slots.get("next_followup") else (None, False))
     channel = Channel(slots.get("channel") or "other")
     summary = str(slots.get("summary") or ctx.said)
-    _, reminder = log_interaction(session=ctx.session, actor=ctx.staff, client=ctx.client, channel=channel,
-                                  occurred_at=occurred_at, date_only=date_only, summary=summary,
-                                  next_followup=followup, followup_date_only=followup_date_only,
-                                  source=ctx.source)
+    interaction, reminder = log_interaction(session=ctx.session, actor=ctx.staff, client=ctx.client, channel=channel,
+                                            occurred_at=occurred_at, date_only=date_only, summary=summary,
+                                            next_followup=followup, followup_date_only=followup_date_only,
+                                            source=ctx.source)
     lines = [ctx.t("interaction_logged", when=show_time(occurred_at, date_only, ctx),
-                   channel=ctx.t(f"channel_{channel.value}"), client=ctx.client.name, summary=summary)]
+                   channel=ctx.t(f"channel_{channel.value}"), client=ctx.client.name,
+                   summary=interaction.summary)]  # as stored: personal numbers masked
     if reminder is not None:
         lines.append(ctx.t("followup_set", when=show_time(followup, followup_date_only, ctx)))
     return Reply("\n".join(lines))

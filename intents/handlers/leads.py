@@ -36,10 +36,10 @@ def lead(ctx: HandlerContext, intent: Intent) -> Reply:
         owner = existing.manager.name if existing.manager else "—"
         return Reply(ctx.t("lead_duplicate", name=name, existing=f"{existing.name}，{owner}"))
     interest = intent.slots.get("interest")
-    create_lead(session=ctx.session, actor=ctx.staff, name=name, phone=phone,
-                interest=str(interest) if interest else None,
-                lead_source=str(intent.slots["source"]) if intent.slots.get("source") else None,
-                source=ctx.source)
+    created = create_lead(session=ctx.session, actor=ctx.staff, name=name, phone=phone,
+                          interest=str(interest) if interest else None,
+                          lead_source=str(intent.slots["source"]) if intent.slots.get("source") else None,
+                          source=ctx.source)
     sep = "，" if ctx.lang == "zh" else ", "
-    details = "".join(sep + part for part in (mask_phone(phone) if phone else None, interest) if part)
+    details = "".join(sep + part for part in (mask_phone(phone) if phone else None, created.interest) if part)
     return Reply(ctx.t("lead_created", name=name, details=details, manager=ctx.staff.name))

@@ -20,6 +20,6 @@ def remind(ctx: HandlerContext, intent: Intent) -> Reply:
     if (due.date() < ctx.now.date()) if date_only else (due < ctx.now):
         return Reply(ctx.t("reminder_in_past", when=show_time(due, date_only, ctx)))
     content = str(intent.slots.get("content") or ctx.said)
-    create_reminder(session=ctx.session, actor=ctx.staff, due_at=due, content=content, client=ctx.client,
-                    date_only=date_only, source=ctx.source)
-    return Reply(ctx.t("reminder_set", when=show_time(due, date_only, ctx), content=content))
+    reminder = create_reminder(session=ctx.session, actor=ctx.staff, due_at=due, content=content, client=ctx.client,
+                               date_only=date_only, source=ctx.source)
+    return Reply(ctx.t("reminder_set", when=show_time(due, date_only, ctx), content=reminder.content))
