@@ -29,7 +29,7 @@ from bot.app import App  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from crm_core.accounts import Account  # noqa: E402
 from crm_core.clients import Client, ClientType  # noqa: E402
-from crm_core.demo_names import GIVEN_FEMALE, GIVEN_MALE, INSTITUTIONS, SURNAMES  # noqa: E402
+from bot.demo.names import GIVEN_FEMALE, GIVEN_MALE, INSTITUTIONS, SURNAMES  # noqa: E402
 from intents.client_index import ClientIndex  # noqa: E402
 from intents.mentions import _version, index_for, refresh  # noqa: E402
 from intents.rules import RuleRecognizer  # noqa: E402

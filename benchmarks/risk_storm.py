@@ -55,7 +55,7 @@ from benchmarks.risk_setup import (KEY, LEVELS, TZ, Book, choose_levels, databas
                                    seed, snapshot_rows, window_max, write_config)
 from bot.app import App  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from crm_core.alerts import Alert, AlertNotification  # noqa: E402
+from crm_core.risk.alerts import Alert, AlertNotification  # noqa: E402
 from crm_core.outbox import OutboxMessage  # noqa: E402
 from tests.fakes.dingtalk_server import FakeDingTalk  # noqa: E402
 from tests.fakes.wecom_server import FakeWeCom  # noqa: E402

@@ -5,7 +5,7 @@ callbacks, with WeCom's API played by the fake on loopback (tests/fakes/wecom_se
                                      [--cold] [--diagnose] [--profile] [--keep]
 
 For each database (a SQLite file; with --pg also a fresh PostgreSQL schema, dropped afterwards):
-builds the demo dataset (crm_core.demo.seed_demo), adds managers with a WeCom id until there are
+builds the demo dataset (bot.demo.seed.seed_demo), adds managers with a WeCom id until there are
 --senders staff members who have one and shares the demo's clients among all managers, starts the
 fake WeCom (rate limits lifted) and `brokerbot serve` in a subprocess, warms up (one message alone,
 then one from every sender at once), then for --seconds each sender asks a question ("<one of its
@@ -55,7 +55,7 @@ from wechatpy.enterprise.replies import TextReply  # noqa: E402
 from bot.app import App  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from crm_core.clients import Client  # noqa: E402
-from crm_core.demo import seed_demo  # noqa: E402
+from bot.demo.seed import seed_demo  # noqa: E402
 from crm_core.inbox import InboundMessage  # noqa: E402
 from tests.pg_schema import scratch_schema  # noqa: E402
 from crm_core.outbox import OutboxMessage, OutboxStatus  # noqa: E402

@@ -21,15 +21,23 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from bot.routing import address
-from crm_core.alerts import ACTIVE, SEVERITY, Alert, AlertKind, AlertLevel, AlertNotification, AlertStatus
 from crm_core.base import utcnow
 from crm_core.clients import Client
 from crm_core.outbox import OutboxMessage, OutboxStatus
-from crm_core.risk_watch import Change, evaluate
+from crm_core.risk.alerts import (
+    ACTIVE,
+    SEVERITY,
+    Alert,
+    AlertKind,
+    AlertLevel,
+    AlertNotification,
+    AlertStatus,
+)
+from crm_core.risk.watch import Change, evaluate
 from crm_core.staff import Role, Staff
 from intents.format import money, percent, when
 from intents.handlers.alerts import label_key
-from intents.replies import Choice, Reply
+from messaging.replies import Choice, Reply
 from notifiers.outbox import UNROUTED, enqueue
 
 log = logging.getLogger("brokerbot.alerts")

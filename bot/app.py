@@ -4,13 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from bot import config_files
-from bot.channels import Channels
+from bot.messages import Messages
 from bot.settings import Settings
-from crm_core.approval_flows import ApprovalFlows
+from crm_core import config_files
+from crm_core.approvals.flows import ApprovalFlows
 from crm_core.db import Database
-from crm_core.risk import RiskConfig, RiskRules
+from crm_core.risk.rules import RiskConfig, RiskRules
 from crm_core.suitability import SuitabilityRules
+from notifiers.channels import Channels
 
 
 @dataclass
@@ -40,8 +41,6 @@ class App:
 
     @cached_property
     def messages(self):
-        from bot.messages import Messages
-
         return Messages.load(self.settings.config_dir)
 
     def ready(self) -> "App":

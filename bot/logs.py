@@ -14,7 +14,7 @@ import logging.handlers
 import uuid
 from pathlib import Path
 
-from crm_core.masking import masked, masked_deep
+from crm_core.masking import mask_personal, masked, masked_deep
 
 correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="-")
 
@@ -36,8 +36,6 @@ class MaskPersonal(logging.Filter):
     the bodies they send (slack_sdk does), and a sensitive reply holds a full phone number."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from intents.masking import mask_personal
-
         message = record.getMessage()
         masked, found = mask_personal(message)
         if found:

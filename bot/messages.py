@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot import config_files
+from crm_core import config_files
 
 LANGS = ("zh", "en")
 

@@ -19,13 +19,13 @@ from crm_core.base import Source
 from crm_core.staff import Staff, get_staff, staff_by_platform_id
 from intents.context import HandlerContext, Notify
 from intents.dialog import Dialog
-from intents.handlers import load_all
 from intents.masking import mask_personal
 from intents.mentions import index_seen_by
-from intents.replies import Reply
 from intents.recognize import Recognizer, build_recognizer
+from intents.registry import load_all
 from intents.rules import language_of
 from intents.types import Intent
+from messaging.replies import Reply
 from notifiers.outbox import enqueue
 
 log = logging.getLogger("brokerbot.pipeline")

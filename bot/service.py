@@ -12,6 +12,7 @@ from bot.pipeline import Pipeline
 from bot.routing import configured_platforms, direct_channel, no_route
 from bot.scheduler import Scheduler
 from crm_core.inbox import forget_old
+from crm_core.suitability import queue_expiry_reminders
 from notifiers.outbox import Dispatcher, Sender, reroute
 from notifiers.reminders import queue_due_reminders
 from notifiers.webhooks import channel_senders
@@ -100,7 +101,6 @@ class Service:
 
     def suitability_reminders(self, now: datetime | None = None) -> int:
         """Reminders to managers whose clients' suitability assessments are about to expire."""
-        from crm_core.suitability import queue_expiry_reminders
 
         with self.app.db.transaction() as session:
             return len(queue_expiry_reminders(session=session, now=now or datetime.now(timezone.utc),

@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
-from pydantic_settings import (BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict,
-                               TomlConfigSettingsSource)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from crm_core.crypto import generate_key
-
 
 # `brokerbot demo` builds its database here; other commands in the same folder use it (SPEC section 2).
 DEMO_DIR = Path("brokerbot-demo")

@@ -1,6 +1,6 @@
 """Imports every model so that Base.metadata is complete (Alembic, tests)."""
 from crm_core.accounts import Account
-from crm_core.alerts import Alert, AlertAcknowledgement, AlertNotification
+from crm_core.risk.alerts import Alert, AlertAcknowledgement, AlertNotification
 from crm_core.approvals import ApprovalRequest
 from crm_core.audit import AuditEntry
 from crm_core.base import Base

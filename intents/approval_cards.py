@@ -21,7 +21,7 @@ from crm_core.margin import latest_snapshot
 from crm_core.staff import Staff
 from intents import format as fmt
 from intents.masking import mask_personal
-from intents.replies import Choice, Reply
+from messaging.replies import Choice, Reply
 
 LANG = "zh"
 RECENT = 2  # interactions shown on a card

@@ -13,10 +13,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from intents.chinese import pinyin_key, simplify
-from intents.names import institution_aliases, name_key, surname_of, title_at
+from intents.names import institution_aliases, is_han, name_key, surname_of, title_at
 
 ACCOUNT_RE = re.compile(r"(?<!\d)\d{6,16}(?!\d)")
 EN_TITLES = {"mr", "mrs", "ms", "miss", "dr"}
+WORD_RE = re.compile(r"[a-z]+")
 
 
 @dataclass
@@ -103,9 +104,7 @@ class ClientIndex:
     def find(self, text: str, norm: str | None = None) -> list[Mention]:
         """Clients named in `text` (names, short names, pinyin, titles, accounts), left to right.
         `norm` is `text` already simplified (intents.chinese.simplify), when the caller has it."""
-        from intents.scan import find
-
-        return find(self, text, norm if norm is not None else simplify(text))
+        return scan_text(self, text, norm if norm is not None else simplify(text))
 
     def lookup(self, mention: str) -> list[int]:
         """Every client a mention as written may mean: a name (simplified or traditional, any
@@ -146,13 +145,72 @@ class ClientIndex:
                 and abs(len(self.names[cid]) - len(mention)) <= 2}
         return difflib.get_close_matches(mention, sorted(pool), n=limit, cutoff=0.4)
 
-    def refresh(self, session) -> "ClientIndex":
-        """Bring the index in step with the database of `session` (see intents.mentions)."""
-        from intents.mentions import refresh
-
-        return refresh(self, session)
-
     def invalidate(self) -> None:
         """Check the database for changes before the next message is read."""
         if self.sync is not None:
             self.sync.stale = True
+
+
+# -- scanning a message for mentions -----------------------------------------------------
+
+def scan_text(index: ClientIndex, text: str, norm: str) -> list[Mention]:
+    """Clients named in `text` (`norm` is its simplified form, the same length), left to right."""
+    found: list[Mention] = []
+    taken = bytearray(len(norm))
+
+    def take(start: int, end: int, ids, kind: str) -> None:
+        found.append(Mention(text[start:end], start, end, list(ids), kind == "account", kind))
+        taken[start:end] = b"\1" * (end - start)
+
+    for m in ACCOUNT_RE.finditer(norm):
+        if m.group() in index.by_account:
+            take(m.start(), m.end(), [index.by_account[m.group()]], "account")
+    i, n = 0, len(norm)
+    while i < n:
+        if taken[i] or not is_han(norm[i]):
+            i += 1
+            continue
+        end = _name_at(index, norm, i, taken)
+        if end:
+            key = norm[i:end]
+            ids = index.by_name.get(key)
+            take(i, end, ids or index.aliases[key], "name" if ids else "alias")
+            i = end
+            continue
+        titled = title_at(norm, i, index.by_surname)
+        if titled:
+            surname, end = titled
+            take(i, end, index.by_surname.get(surname, ()), "title")
+            i = end
+            continue
+        i += 1
+    _find_ascii(index, norm, taken, take)
+    found.sort(key=lambda m: m.start)
+    return found
+
+def _name_at(index: ClientIndex, norm: str, i: int, taken: bytearray) -> int:
+    for length in index._first.get(norm[i], ()):
+        key = norm[i:i + length]
+        if len(key) == length and (key in index.by_name or key in index.aliases) and not any(taken[i:i + length]):
+            return i + length
+    return 0
+
+def _find_ascii(index: ClientIndex, norm: str, taken: bytearray, take) -> None:
+    words = [m for m in WORD_RE.finditer(norm) if not taken[m.start()]]
+    i = 0
+    while i < len(words):
+        for j in range(min(len(words), i + 4), i, -1):
+            run = words[i:j]
+            if any(norm[a.end():b.start()].strip() for a, b in zip(run, run[1:])):
+                continue
+            tokens = [w.group() for w in run]
+            spaced, joined = " ".join(tokens), "".join(tokens)
+            hit = (index.by_name.get(spaced), "name") if spaced in index.by_name else \
+                  (index.by_pinyin.get(joined), "pinyin") if joined in index.by_pinyin else (None, "")
+            if hit[0] is None and len(tokens) == 2 and tokens[0] in EN_TITLES:
+                hit = (index.by_en_surname.get(tokens[1]), "title")
+            if hit[0]:
+                take(run[0].start(), run[-1].end(), hit[0], hit[1])
+                i = j - 1
+                break
+        i += 1

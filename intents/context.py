@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from crm_core.approval_flows import ApprovalFlows
+from crm_core.approvals.flows import ApprovalFlows
 from crm_core.base import Source
 from crm_core.clients import Client
 from crm_core.crypto import Cipher
-from crm_core.risk import RiskRules
+from crm_core.risk.rules import RiskRules
 from crm_core.staff import Staff
 from crm_core.suitability import SuitabilityRules
 

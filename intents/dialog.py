@@ -22,9 +22,9 @@ from crm_core.crypto import mask_phone
 from crm_core.visibility import READ_ONLY, can_see
 from intents.catalog import catalog
 from intents.context import HandlerContext
-from intents.replies import Choice, Reply
 from intents.resolve import picked_number, resolve_client
 from intents.types import Intent
+from messaging.replies import Choice, Reply
 
 YES = re.compile(r"^\s*(?:确认|确定|是的?|好的?|对的?|没问题|可以|保存|ok|okay|yes|y|confirm|sure)\s*[!！。.]*\s*$", re.I)
 NO = re.compile(r"^\s*(?:取消|不对|不用了?|不要|算了|不|否|no|n|cancel)\s*[!！。.]*\s*$", re.I)

@@ -49,7 +49,9 @@ def build_recognizer(settings) -> Recognizer:
         if settings.llm_base_url or settings.llm_model:
             log.warning("BROKERBOT_LLM_BASE_URL and BROKERBOT_LLM_MODEL are needed together; rules only")
         return Recognizer()
-    from intents.llm import LLMRecognizer  # imports openai (~0.4 s): only when configured
+    from intents.llm import (
+        LLMRecognizer,  # imports openai (~0.4 s): only when configured
+    )
 
     return Recognizer(llm=LLMRecognizer(base_url=settings.llm_base_url, api_key=settings.llm_api_key,
                                         model=settings.llm_model, timeout=settings.llm_timeout_seconds))

@@ -10,13 +10,12 @@ import re
 from sqlalchemy import select
 
 from crm_core import audit
-
 from crm_core.clients import Client
 from crm_core.visibility import SEES_ALL, can_see, visible_clients
 from intents.context import HandlerContext
 from intents.mentions import index_for
-from intents.replies import Choice, Reply
 from intents.types import Intent
+from messaging.replies import Choice, Reply
 
 PICK = re.compile(r"^\s*(?:第)?\s*(\d{1,2}|[一二三四五六七八九十])\s*(?:个|号|位)?\s*$")
 CN_ORDINAL = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}

@@ -10,14 +10,19 @@ import re
 from datetime import datetime
 
 from intents.catalog import catalog
+from intents.classify import classify
 from intents.client_index import ClientIndex, Mention
 from intents.lexicon import instrument
 from intents.reading import Reading
-from intents.slots_admin import ack_slots, approval_request_slots, decision_slots, kpi_slots
+from intents.slots_admin import (
+    ack_slots,
+    approval_request_slots,
+    decision_slots,
+    kpi_slots,
+)
 from intents.slots_find import filters
 from intents.slots_write import assessment_slots, lead_slots, log_slots, reminder_slots
 from intents.types import Intent
-from intents.classify import classify
 
 GUESSED = 0.65
 FROM_CONTEXT = 0.8

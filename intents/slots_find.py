@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 
 from intents.lexicon import lexicon
-from intents.numbers import AMOUNT, NUMBER, SPAN, amount, as_json_number, number, span_days
+from intents.numbers import (
+    AMOUNT,
+    NUMBER,
+    SPAN,
+    amount,
+    as_json_number,
+    number,
+    span_days,
+)
 
 N = rf"(?P<n>{NUMBER})"
 G = rf"({NUMBER})"

@@ -6,6 +6,7 @@ import re
 from intents.client_index import Mention
 from intents.lexicon import lexicon, normalise
 from intents.reading import CLAUSES, Reading
+from intents.timeparse import parse_times
 
 LEADING = re.compile(r"^(?:[去和跟与给同]|刚|拜访了?|见了|打了?(?:个)?电话|电话|微信|沟通了?|联系了?|"
                      r"visited|called|met with|met)+", re.I)
@@ -58,8 +59,6 @@ def log_slots(r: Reading, client: Mention | None) -> dict:
 
 
 def _times(r: Reading, clause: str, prefer: str):
-    from intents.timeparse import parse_times
-
     return parse_times(clause, r.now, prefer)
 
 

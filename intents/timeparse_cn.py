@@ -6,7 +6,14 @@ import re
 from datetime import date, datetime, time, timedelta
 
 from intents.numbers import cn_number
-from intents.timeparse import TimeExpr, add_months, hour_of, month_edge, safe_date, weekday_in
+from intents.timecore import (
+    TimeExpr,
+    add_months,
+    hour_of,
+    month_edge,
+    safe_date,
+    weekday_in,
+)
 
 WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5,
             "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, time, timedelta
 
-from intents.timeparse import TimeExpr, weekday_in
+from intents.timecore import TimeExpr, weekday_in
 
 WEEKDAY_NAMES = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 EN_WEEKDAYS = {name: i for i, name in enumerate(WEEKDAY_NAMES)}

@@ -39,7 +39,7 @@ from datetime import timedelta
 import httpx
 
 from crm_core.base import utcnow
-from intents.replies import button_label
+from messaging.replies import button_label
 from notifiers.media import Media, attachments, progress
 from notifiers.outbox import DeliveryError
 from notifiers.tokens import cached_token, store_token

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from crm_core.base import utcnow
 from crm_core.outbox import OutboxMedia, OutboxMessage
-from intents.replies import Attachment
+from messaging.replies import Attachment
 
 log = logging.getLogger("brokerbot.media")
 

@@ -24,7 +24,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Callable, Protocol
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from crm_core.base import utcnow
@@ -32,7 +32,7 @@ from crm_core.db import cipher_of
 from crm_core.masking import masked_deep
 from crm_core.outbox import OutboxMessage, OutboxStatus
 from crm_core.staff import Staff
-from intents.replies import Reply
+from messaging.replies import Reply
 from notifiers import media
 
 log = logging.getLogger("brokerbot.outbox")
@@ -298,10 +298,6 @@ class Dispatcher:
                 row.status, row.next_attempt_at = OutboxStatus.pending, now + wait
                 log.warning("outbox %s to %s:%s attempt %s failed (%s); retry at %s",
                             row.id, row.channel, row.target, row.attempts, exc, row.next_attempt_at)
-
-
-def counts(*, session: Session) -> dict[str, int]:
-    return dict(session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
 
 
 def _alive(pid: str) -> bool:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from crm_core.reminders import Reminder, ReminderStatus
 from crm_core.staff import Staff
-from intents.replies import Reply
+from messaging.replies import Reply
 from notifiers.outbox import UNROUTED, enqueue
 
 log = logging.getLogger("brokerbot.reminders")

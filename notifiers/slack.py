@@ -11,7 +11,7 @@ from __future__ import annotations
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from intents.replies import button_label
+from messaging.replies import button_label
 from notifiers.media import Media, attachments, progress
 from notifiers.outbox import DeliveryError
 

@@ -1,7 +1,7 @@
 """Group robots as outbox channels: `wecom_webhook` and `dingtalk_webhook`. The outbox target is
 the channel's name in channels.yaml; the robot's URL and secret are looked up there at send time.
 A `slack_channel` needs no sender of its own: it is queued for the Slack sender with its channel id
-(bot.channels.Channel.outbox).
+(notifiers.channels.Channel.outbox).
 
 A message too long for one post is cut into several, between messages where it can (the outbox
 joins merged messages with a blank line). Robots answer no message id, so `send` returns None.
@@ -35,7 +35,6 @@ import logging
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, quote_plus, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -44,8 +43,7 @@ from crm_core.base import utcnow
 from notifiers.media import Media, attachments, progress
 from notifiers.outbox import PER_MINUTE, DeliveryError, Sender
 
-if TYPE_CHECKING:  # notifiers need only the shape of a channel, not the bot package
-    from bot.channels import Channel, Channels
+from notifiers.channels import Channel, Channels
 
 log = logging.getLogger("brokerbot.webhooks")
 REMEMBER = 900.0  # seconds a piece posted by a failed send is skipped by its retry

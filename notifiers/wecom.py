@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from crm_core.base import utcnow
 from crm_core.outbox import OutboxMessage
-from intents.replies import Reply, button_label
+from messaging.replies import Reply, button_label
 from notifiers.media import Media, attachments, progress
 from notifiers.outbox import DeliveryError, enqueue
 from notifiers.tokens import cached_token, store_token

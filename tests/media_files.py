@@ -9,7 +9,7 @@ import zlib
 
 from openpyxl import Workbook
 
-from intents.replies import Attachment
+from messaging.replies import Attachment
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -13,13 +13,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot import config_files
+from crm_core import config_files
 from bot.app import App
 from bot.approvals import remind_overdue
-from bot.config_files import ConfigFileError
+from crm_core.config_files import ConfigFileError
 from bot.events import ChatEvent
 from bot.service import Service
-from crm_core.approval_outcomes import permissions_of, terms_of
+from crm_core.approvals.outcomes import permissions_of, terms_of
 from crm_core.approvals import ApprovalDecision, ApprovalRequest, ApprovalStatus
 from crm_core.audit import AuditEntry
 from crm_core.clients import Client

@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 
 from crm_core import audit
 from crm_core.accounts import Account
-from crm_core.alerts import AlertLevel
+from crm_core.risk.alerts import AlertLevel
 from crm_core.audit import AuditEntry
 from crm_core.clients import Client, ClientType, Lifecycle
 from crm_core.db import Database, cipher_of
-from crm_core.demo import DemoSummary, seed_demo, snapshot_points
-from crm_core.demo_names import PRODUCTS
+from bot.demo.seed import DemoSummary, seed_demo, snapshot_points
+from bot.demo.names import PRODUCTS
 from crm_core.interactions import Interaction
 from crm_core.margin import Direction, MarginSnapshot, Position, ratio
 from crm_core.staff import Role, Staff

@@ -16,7 +16,7 @@ from bot.pipeline import Pipeline
 from bot.service import Service
 from crm_core.approvals import ApprovalRequest
 from crm_core.clients import Client, Lifecycle
-from crm_core.demo import seed_demo
+from bot.demo.seed import seed_demo
 from crm_core.reminders import Reminder
 from crm_core.staff import Staff
 from crm_core.suitability import SuitabilityAssessment, level_of

@@ -15,7 +15,7 @@ from bot.service import Service
 from crm_core.audit import AuditEntry
 from crm_core.outbox import OutboxMessage
 from crm_core.staff import Role
-from intents.replies import Choice, Reply
+from messaging.replies import Choice, Reply
 from notifiers.dingtalk import DingTalkSender
 from notifiers.outbox import DeliveryError, enqueue
 from tests import factories as f

@@ -16,7 +16,7 @@ from bot.adapters.terminal import TerminalSession, run_lines
 from bot.app import App
 from bot.service import build_senders
 from crm_core.outbox import OutboxMedia, OutboxMessage, OutboxStatus
-from intents.replies import Attachment, Reply
+from messaging.replies import Attachment, Reply
 from notifiers.dingtalk import DingTalkSender
 from notifiers.outbox import Dispatcher, enqueue
 from notifiers.slack import SlackSender

@@ -11,7 +11,7 @@ from bot.service import Service
 from crm_core.outbox import OutboxMessage, OutboxStatus
 from crm_core.reminders import Reminder, ReminderStatus, create_reminder
 from crm_core.staff import Role
-from intents.replies import Reply
+from messaging.replies import Reply
 from notifiers.outbox import Dispatcher, enqueue
 from notifiers.wecom import WeComClient
 from tests import factories as f

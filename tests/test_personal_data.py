@@ -92,7 +92,7 @@ def test_the_log_file_masks_phone_and_id_numbers_in_messages_and_tracebacks():
 
 def test_a_reply_echoing_a_phone_is_kept_masked_in_the_outbox_and_delivered_whole(app, tmp_path):
     from crm_core.outbox import OutboxMessage
-    from intents.replies import Reply
+    from messaging.replies import Reply
     from notifiers.outbox import Dispatcher, enqueue
     from notifiers.wecom import WeComClient
     from tests.fakes.wecom_server import FakeWeCom

@@ -14,7 +14,7 @@ from crm_core import audit
 from crm_core.clients import Client
 from crm_core.outbox import OutboxMessage, OutboxStatus
 from crm_core.staff import Role, Staff
-from intents.replies import Reply
+from messaging.replies import Reply
 from notifiers.outbox import Dispatcher, enqueue
 from tests import factories as f
 from tests.test_chat import crm  # noqa: F401  (the fixture)

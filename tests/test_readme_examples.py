@@ -15,10 +15,10 @@ from sqlalchemy import select
 from bot.adapters.terminal import TerminalSession
 from bot.alerting import Alerting
 from bot.pipeline import Pipeline
-from crm_core.alerts import Alert
+from crm_core.risk.alerts import Alert
 from crm_core.approvals import ApprovalRequest, ApprovalStatus
 from crm_core.clients import Client, Lifecycle
-from crm_core.demo import seed_demo
+from bot.demo.seed import seed_demo
 from crm_core.interactions import Interaction
 from crm_core.reminders import Reminder
 from crm_core.staff import Staff

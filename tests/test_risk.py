@@ -13,7 +13,7 @@ from sqlalchemy import event, func, select
 from bot.app import App
 from bot.events import ChatEvent
 from bot.service import Service
-from crm_core.alerts import Alert, AlertKind, AlertLevel, AlertNotification, AlertStatus
+from crm_core.risk.alerts import Alert, AlertKind, AlertLevel, AlertNotification, AlertStatus
 from crm_core.outbox import OutboxMessage, OutboxStatus
 from crm_core.staff import Role
 from tests import factories as f

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from bot.app import App
-from bot.config_files import ConfigFileError
+from crm_core.config_files import ConfigFileError
 from bot.settings import Settings
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from bot import config_files
+from crm_core import config_files
 from crm_core.audit import AuditEntry
 from crm_core.clients import Client
 from crm_core.outbox import OutboxMessage

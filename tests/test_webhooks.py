@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import App
-from bot.channels import Channels
-from bot.config_files import ConfigFileError
+from notifiers.channels import Channels
+from crm_core.config_files import ConfigFileError
 from bot.service import build_senders
 from bot.settings import Settings
 from crm_core.outbox import OutboxMessage, OutboxStatus
-from intents.replies import Reply
+from messaging.replies import Reply
 from notifiers.outbox import Dispatcher, enqueue
 from notifiers.webhooks import WeComRobotSender
 from tests.conftest import TEST_KEY

@@ -16,7 +16,7 @@ from crm_core.base import utcnow
 from crm_core.clients import Client
 from crm_core.outbox import OutboxMessage, OutboxStatus
 from crm_core.staff import Role
-from intents.replies import Choice, Reply
+from messaging.replies import Choice, Reply
 from notifiers.outbox import Dispatcher
 from notifiers.wecom import WeComClient, enqueue_reply
 from tests import factories as f

@@ -37,8 +37,8 @@ from sqlalchemy import or_, select
 from bot.events import ChatEvent
 from crm_core.inbox import claim, release
 from crm_core.outbox import OutboxMessage
-from intents.replies import Reply
 from intents.rules import language_of
+from messaging.replies import Reply
 from notifiers.dingtalk import GROUP
 from notifiers.outbox import enqueue
 

@@ -19,8 +19,8 @@ from slack_sdk import WebClient
 
 from bot.events import ChatEvent
 from crm_core.inbox import claim
-from intents.replies import Reply
 from intents.rules import language_of
+from messaging.replies import Reply
 from notifiers.outbox import enqueue
 
 log = logging.getLogger("brokerbot.slack")

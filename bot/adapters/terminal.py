@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable, Iterable, TextIO
 
 from bot.events import ChatEvent
-from intents.replies import Reply
+from messaging.replies import Reply
 
 
 class TerminalSession:

@@ -25,8 +25,8 @@ from wechatpy.exceptions import InvalidSignatureException
 
 from bot.events import ChatEvent
 from crm_core.inbox import claim, release
-from intents.replies import Reply
 from intents.rules import language_of
+from messaging.replies import Reply
 from notifiers.wecom import button_text, enqueue_reply, find_card
 
 log = logging.getLogger("brokerbot.wecom")

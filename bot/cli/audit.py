@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import CommandError, app
-from bot.cli.common import make_app
+from bot.cli.common import CommandError, app, make_app
 from crm_core import audit as audit_log
 
 audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")

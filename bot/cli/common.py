@@ -1,12 +1,22 @@
-"""Helpers shared by the sub-commands: building the App, parsing --now."""
+"""What the sub-commands share: the root command they add themselves to, the one-line error,
+building the App, parsing --now."""
 from __future__ import annotations
 
 import sys
 from datetime import datetime
 
+import typer
+
 from bot import logs
 from bot.app import App
 from bot.settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="brokerbot: chat assistant for futures and securities account managers.")
+
+
+class CommandError(Exception):
+    """A failure to report to the user as one line, exit status 1."""
 
 
 def make_app(settings: Settings | None = None, *, ensure_schema: bool = True) -> App:
@@ -26,8 +36,6 @@ def make_app(settings: Settings | None = None, *, ensure_schema: bool = True) ->
 
 def parse_now(value: str | None, tz) -> datetime:
     """--now: ISO 8601 with an offset. Without it, the current time in the business time zone."""
-    from bot.cli import CommandError
-
     if value is None:
         return datetime.now(tz)
     try:

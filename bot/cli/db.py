@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import app
-from bot.cli.common import make_app
+from bot.cli.common import app, make_app
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")

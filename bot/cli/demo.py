@@ -8,14 +8,13 @@ from pathlib import Path
 import typer
 from sqlalchemy import func, select
 
-from bot.cli import app
 from bot.cli.chat import open_chat
+from bot.cli.common import app, make_app, parse_now
 from bot.cli.serve import listen_socket, run_server
-from bot.cli.common import make_app, parse_now
+from bot.demo.seed import seed_demo
 from bot.routing import configured_platforms
 from bot.settings import Settings
 from crm_core.clients import Client
-from crm_core.demo import seed_demo
 from crm_core.staff import Staff, list_staff
 
 

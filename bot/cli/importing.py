@@ -14,9 +14,9 @@ from typing import Callable, Iterator
 
 import typer
 
+from bot.alerting import Alerting
 from bot.app import App
-from bot.cli import CommandError, app
-from bot.cli.common import make_app
+from bot.cli.common import CommandError, app, make_app
 from crm_core.base import utcnow
 from crm_core.importers import KINDS, ImportFileError, import_file
 from crm_core.importers.texts import say
@@ -52,7 +52,13 @@ def progress_bar(name: str) -> Iterator[Callable | None]:
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
@@ -94,8 +100,6 @@ def import_files(bot: App, kind: str, paths: list[Path], *, skip_invalid: bool =
 
 
 def evaluate_risk(bot: App, account_ids: list[int], out: Callable[[str], None]) -> None:
-    from bot.alerting import Alerting
-
     changes = Alerting(bot).evaluate(account_ids=account_ids, now=utcnow(), actor="import")
     if changes:
         counts: dict[str, int] = {}

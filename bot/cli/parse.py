@@ -9,8 +9,7 @@ import sys
 
 import typer
 
-from bot.cli import app
-from bot.cli.common import make_app, parse_now
+from bot.cli.common import app, make_app, parse_now
 from intents.mentions import index_for
 from intents.recognize import build_recognizer
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 import typer
 from sqlalchemy import select
 
-from bot.cli import CommandError, app
-from bot.cli.common import make_app, parse_now
-from crm_core.alerts import Alert, AlertAcknowledgement, AlertNotification
+from bot.alerting import Alerting
+from bot.cli.common import CommandError, app, make_app, parse_now
 from crm_core.clients import Client
 from crm_core.outbox import OutboxMessage, OutboxStatus
+from crm_core.risk.alerts import Alert, AlertAcknowledgement, AlertNotification
 from crm_core.staff import Staff
 from intents.format import percent, when
 
@@ -20,8 +20,6 @@ app.add_typer(risk_app, name="risk")
 def scan(now: str = typer.Option(None, "--now", help="ISO 8601 time with offset (default: now)")) -> None:
     """Evaluate every account's newest margin data now; print what was raised, escalated or
     resolved. Messages are queued; a running `brokerbot serve` delivers them."""
-    from bot.alerting import Alerting
-
     bot = make_app()
     try:
         moment = parse_now(now, bot.db.tz)

@@ -8,8 +8,7 @@ import socket
 
 import typer
 
-from bot.cli import CommandError, app
-from bot.cli.common import make_app
+from bot.cli.common import CommandError, app, make_app
 
 
 @app.command("serve")

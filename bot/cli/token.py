@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import CommandError, app
-from bot.cli.common import make_app
+from bot.cli.common import CommandError, app, make_app
 from crm_core import tokens
 from crm_core.base import Source
 from crm_core.importers import os_user

@@ -30,7 +30,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from crm_core.accounts import Account
-from crm_core.demo_names import PRODUCTS
+from crm_core.products import EXCHANGE_OF
 from crm_core.importers import positions, reader, snapshots
 from crm_core.importers.fields import BadCell, as_day, at_close
 from crm_core.importers.job import Job, utc
@@ -44,16 +44,6 @@ CENT = Decimal("0.01")
 FUNDS, DEPOSITS, POSITIONS = "资金状况", "出入金明细", "持仓汇总"
 FIGURES = ("期初结存", "出入金", "平仓盈亏", "持仓盯市盈亏", "手续费", "期末结存", "客户权益",
            "保证金占用", "可用资金", "风险度")
-# Product code -> exchange, for tables without a 交易所 column: the demo's products and the other
-# futures of the six exchanges as listed in 2026 (written from the exchanges' product lists, not
-# exhaustive: options and new listings may be missing). A code missing here is refused by name.
-EXCHANGE_OF = {p.code.lower(): p.exchange for p in PRODUCTS} | {
-    code.lower(): exchange for exchange, codes in (
-        ("SHFE", "zn pb sn wr hc ss fu bu ru sp ao br"), ("INE", "bc ec"),
-        ("DCE", "a b c cs jd rr l v pp eb eg pg fb bb lh"),
-        ("CZCE", "WH PM CY OI RI RM RS JR LR CJ PK FG SF SM ZC UR SA PF PX SH PR"),
-        ("CFFEX", "TS TF TL IO MO HO"), ("GFEX", "ps"))
-    for code in codes.split()}
 EXCHANGE_NAMES = {"上期所": "SHFE", "上海期货交易所": "SHFE", "能源中心": "INE", "上期能源": "INE",
                   "大商所": "DCE", "大连商品交易所": "DCE", "郑商所": "CZCE", "郑州商品交易所": "CZCE",
                   "中金所": "CFFEX", "中国金融期货交易所": "CFFEX", "广期所": "GFEX", "广州期货交易所": "GFEX"}

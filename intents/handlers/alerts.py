@@ -6,16 +6,16 @@ from __future__ import annotations
 from sqlalchemy import case, func, select
 
 from crm_core import audit
-from crm_core.alerts import ACTIVE, SEVERITY, Alert, AlertAcknowledgement, AlertKind, AlertStatus
 from crm_core.clients import Client
 from crm_core.masking import masked
+from crm_core.risk.alerts import ACTIVE, SEVERITY, Alert, AlertAcknowledgement, AlertKind, AlertStatus
 from crm_core.staff import Role, Staff
 from crm_core.visibility import can_see, visible_clients
 from intents import format as fmt
 from intents.context import HandlerContext
-from intents.handlers import handler
-from intents.replies import Reply
+from intents.registry import handler
 from intents.types import Intent
+from messaging.replies import Reply
 
 SHOWN = 20
 ACTS_ON_ALERTS = {Role.manager, Role.supervisor, Role.risk, Role.admin}  # compliance reads only

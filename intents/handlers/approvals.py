@@ -13,9 +13,20 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from crm_core import audit
-from crm_core.approvals import (ApprovalError, ApprovalStatus, ApprovalType, Decision, decide, decisions,
-                                create_request, delegate, for_client, load_for_update, requested_by,
-                                waiting_for)
+from crm_core.approvals import (
+    ApprovalError,
+    ApprovalStatus,
+    ApprovalType,
+    Decision,
+    create_request,
+    decide,
+    decisions,
+    delegate,
+    for_client,
+    load_for_update,
+    requested_by,
+    waiting_for,
+)
 from crm_core.staff import Staff
 from crm_core.suitability import check_product
 from crm_core.visibility import can_see
@@ -23,9 +34,9 @@ from intents import approval_details as read
 from intents import format as fmt
 from intents.approval_cards import requester_notice, tell_step, type_label, what
 from intents.context import HandlerContext
-from intents.handlers import handler
-from intents.replies import Choice, Reply
+from intents.registry import handler
 from intents.types import Intent
+from messaging.replies import Choice, Reply
 
 SHOWN = 10
 

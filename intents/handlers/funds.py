@@ -6,9 +6,9 @@ from decimal import Decimal
 from crm_core.margin import client_funds, latest_holdings
 from intents import format as fmt
 from intents.context import HandlerContext
-from intents.handlers import handler
-from intents.replies import Reply
+from intents.registry import handler
 from intents.types import Intent
+from messaging.replies import Reply
 
 
 def _level_label(ctx: HandlerContext, snapshot) -> str:

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from intents.context import HandlerContext
-from intents.handlers import handler
-from intents.replies import Reply
+from intents.registry import handler
 from intents.types import Intent
+from messaging.replies import Reply
 
 
 @handler("help")

@@ -6,9 +6,9 @@ from datetime import date, datetime, time
 from crm_core.interactions import Channel, log_interaction
 from intents import format as fmt
 from intents.context import HandlerContext
-from intents.handlers import handler
-from intents.replies import Reply
+from intents.registry import handler
 from intents.types import Intent
+from messaging.replies import Reply
 
 
 def parse_slot_time(value: str, ctx: HandlerContext) -> tuple[datetime, bool]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 from crm_core.kpi import PERIODS, kpi
 from intents import format as fmt
 from intents.context import HandlerContext
-from intents.handlers import handler
-from intents.replies import Reply
+from intents.registry import handler
 from intents.types import Intent
+from messaging.replies import Reply
 
 METRICS = ("clients", "equity", "new_accounts", "interactions")
 

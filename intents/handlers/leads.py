@@ -10,9 +10,9 @@ from crm_core.leads import create_lead, find_duplicate_lead
 from crm_core.visibility import can_see
 from intents.context import HandlerContext
 from intents.masking import mask_personal
-from intents.handlers import handler
-from intents.replies import Reply
+from intents.registry import handler
 from intents.types import Intent
+from messaging.replies import Reply
 
 PHONE = re.compile(r"^(?:\+?86)?1[3-9]\d{9}$|^0\d{2,3}-?\d{7,8}$")
 

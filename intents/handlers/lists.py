@@ -6,9 +6,9 @@ from decimal import Decimal, InvalidOperation
 from crm_core.finder import ClientFilter, find_clients
 from intents import format as fmt
 from intents.context import HandlerContext
-from intents.handlers import handler
-from intents.replies import Choice, Reply
+from intents.registry import handler
 from intents.types import Intent
+from messaging.replies import Choice, Reply
 
 SHOWN = 20
 NUMBERS = ("risk_above", "available_below")

@@ -4,11 +4,11 @@ from __future__ import annotations
 from crm_core import audit
 from crm_core.interactions import last_interaction
 from intents import format as fmt
-from intents.masking import mask_personal
 from intents.context import HandlerContext
-from intents.handlers import handler
-from intents.replies import Reply
+from intents.masking import mask_personal
+from intents.registry import handler
 from intents.types import Intent
+from messaging.replies import Reply
 
 
 @handler("client_profile")

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from crm_core.reminders import create_reminder
 from intents.context import HandlerContext
-from intents.handlers import handler
 from intents.handlers.interactions import parse_slot_time, show_time
-from intents.replies import Reply
+from intents.registry import handler
 from intents.types import Intent
+from messaging.replies import Reply
 
 
 @handler("create_reminder")

@@ -9,12 +9,17 @@ from dataclasses import dataclass
 from datetime import date
 
 from crm_core.clients import RISK_LEVELS
-from crm_core.suitability import (SuitabilityError, check_result, default_valid_until, packaged_rules,
-                                  record_result)
+from crm_core.suitability import (
+    SuitabilityError,
+    check_result,
+    default_valid_until,
+    packaged_rules,
+    record_result,
+)
 from intents.context import HandlerContext
-from intents.handlers import handler
-from intents.replies import Reply
+from intents.registry import handler
 from intents.types import Intent
+from messaging.replies import Reply
 
 NUMBER = re.compile(r"(?<![\d.])-?\d{1,6}(?![\d.])")
 ASKED = "score_asked"  # a slot of our own: the score is the answer to our question

@@ -3,7 +3,7 @@ conditions on a request's details that add a step, how long a step may wait befo
 is reminded and then escalated, and who stands in for an approver who is away.
 
 Validated by pydantic (`ApprovalFlows`); a bad value stops start-up with the file, the line and
-the field (bot.config_files.validated). Logins are checked against the staff table only when a
+the field (crm_core.config_files.validated). Logins are checked against the staff table only when a
 request is routed, since the file is read before the database is opened.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from crm_core.approvals import ApprovalType
+from crm_core.approvals.models import ApprovalType
 
 Role = Literal["supervisor", "risk", "compliance"]
 # What a condition may look at: the figures a request carries in its details.

@@ -1,4 +1,4 @@
-"""Fixed data for the demo dataset (crm_core.demo): people, companies, products, texts.
+"""Fixed data for the demo dataset (bot.demo.seed): people, companies, products, texts.
 
 Everything here is invented. Names are drawn from common Chinese surnames and given names; any
 match with a real person or company is accidental.

@@ -15,10 +15,15 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
+from bot.demo.names import CLIENTS_PER_MANAGER
 from crm_core.base import Source
 from crm_core.clients import ClientType, Lifecycle
-from crm_core.demo_names import CLIENTS_PER_MANAGER
-from crm_core.suitability import SuitabilityRules, add_months, packaged_rules, record_result
+from crm_core.suitability import (
+    SuitabilityRules,
+    add_months,
+    packaged_rules,
+    record_result,
+)
 
 SEED = "brokerbot-demo-1:suitability"
 SOURCE = Source(platform="demo")

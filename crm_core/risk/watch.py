@@ -19,10 +19,10 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from crm_core import audit
 from crm_core.accounts import Account
-from crm_core.alerts import ACTIVE, SEVERITY, Alert, AlertKind, AlertLevel, AlertStatus
+from crm_core.risk.alerts import ACTIVE, SEVERITY, Alert, AlertKind, AlertLevel, AlertStatus
 from crm_core.clients import Client
 from crm_core.margin import MarginSnapshot
-from crm_core.risk import RiskRules
+from crm_core.risk.rules import RiskRules
 from crm_core.staff import Staff, Team
 
 CHUNK = 5000  # ids per IN (...) list: under SQLite's variable limit, and plannable

@@ -11,7 +11,7 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from crm_core import audit
-from crm_core.approvals import ApprovalRequest, ApprovalType
+from crm_core.approvals.models import ApprovalRequest, ApprovalType
 from crm_core.base import Base, Source
 from crm_core.clients import Client
 from crm_core.staff import Staff

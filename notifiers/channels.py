@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from bot import config_files
-from crm_core.alerts import AlertLevel
+from crm_core import config_files
+from crm_core.risk.alerts import AlertLevel
 
 FILE = "channels.yaml"
 EVERY_TEAM = "*"

@@ -1,6 +1,6 @@
 """Approval requests (maker-checker): created by a requester, routed step by step through the
-approvers of approval_flows.yaml (crm_core.approval_flows), decided once per step, and applied
-when the last step approves (crm_core.approval_outcomes).
+approvers of approval_flows.yaml (crm_core.approvals.flows), decided once per step, and applied
+when the last step approves (crm_core.approvals.outcomes).
 
 The rules a regulator and an auditor expect: the requester never decides their own request,
 even when a flow routes it to them; only the routed approver of the current step, their active
@@ -13,105 +13,26 @@ Services return what happened; telling people about it is the caller's (bot/, in
 """
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, UniqueConstraint, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Session
 
 from crm_core import audit
-from crm_core.base import Base, Provenance, Source, Timestamps
+from crm_core.base import Source
 from crm_core.clients import Client
 from crm_core.masking import masked, masked_deep
 from crm_core.staff import Role, Staff, get_staff
-from crm_core.types import UTCDateTime
-
-if TYPE_CHECKING:
-    from crm_core.approval_flows import ApprovalFlows
 
 
-class ApprovalType(str, enum.Enum):
-    account_opening = "account_opening"
-    commission_discount = "commission_discount"
-    margin_adjustment = "margin_adjustment"
-    product_permission = "product_permission"
-    client_transfer = "client_transfer"
-    other = "other"
 
-
-class ApprovalStatus(str, enum.Enum):
-    pending = "pending"
-    approved = "approved"
-    rejected = "rejected"
-    cancelled = "cancelled"
-
-
-class Decision(str, enum.Enum):
-    approve = "approve"
-    reject = "reject"
-
-
-class ApprovalRequest(Timestamps, Provenance, Base):
-    """`step` is the index of the current step in `route` (the flow's steps that applied when the
-    request was made, with their SLAs); `approver_id` is that step's routed approver."""
-
-    __tablename__ = "approval_requests"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    approval_type: Mapped[ApprovalType] = mapped_column(Enum(ApprovalType, native_enum=False, length=24))
-    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
-    requester_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
-    approver_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
-    status: Mapped[ApprovalStatus] = mapped_column(
-        Enum(ApprovalStatus, native_enum=False, length=12), default=ApprovalStatus.pending, index=True)
-    step: Mapped[int] = mapped_column(Integer, default=0)
-    details: Mapped[dict] = mapped_column(JSON, default=dict)
-    comment: Mapped[str | None] = mapped_column(String(500))
-    route: Mapped[list] = mapped_column(JSON, default=list)
-    step_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # this step's reminder, once
-    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # this step's escalation, once
-    escalated_to_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the final decision
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
-
-    client: Mapped[Client | None] = relationship(lazy="joined")
-    requester: Mapped[Staff] = relationship(foreign_keys=[requester_id], lazy="joined")
-    approver: Mapped[Staff | None] = relationship(foreign_keys=[approver_id])
-
-    @property
-    def last_step(self) -> bool:
-        return self.step >= len(self.route) - 1
-
-
-class ApprovalDecision(Provenance, Base):
-    """One decision of one step. Unique per (request, step): a second decision of a step cannot be
-    written, whichever replica or retried callback tries."""
-
-    __tablename__ = "approval_decisions"
-    __table_args__ = (UniqueConstraint("request_id", "step"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("approval_requests.id"), index=True)
-    step: Mapped[int] = mapped_column(Integer)
-    decider_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
-    # The routed approver, when a delegate or the escalation target decided for them.
-    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
-    decision: Mapped[Decision] = mapped_column(Enum(Decision, native_enum=False, length=8))
-    comment: Mapped[str | None] = mapped_column(String(500))
-    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-    decider: Mapped[Staff] = relationship(foreign_keys=[decider_id], lazy="joined")
-
-
-class ApprovalError(ValueError):
-    """A request that cannot be made or routed; `key` and `params` are for messages.yaml."""
-
-    def __init__(self, key: str, **params) -> None:
-        super().__init__(f"{key}: {params}")
-        self.key, self.params = key, params
+from crm_core.approvals.flows import ApprovalFlows
+from crm_core.approvals.models import (ApprovalDecision, ApprovalError, ApprovalRequest, ApprovalStatus,
+                                      ApprovalType, Decision)
+from crm_core.approvals.outcomes import apply_outcome
 
 
 # -- routing ---------------------------------------------------------------------------------
@@ -132,7 +53,7 @@ def step_label(spec: dict) -> str:
     return spec.get("login") or spec.get("role") or "?"
 
 
-def route_step(*, session: Session, spec: dict, requester: Staff, flows: "ApprovalFlows") -> Staff:
+def route_step(*, session: Session, spec: dict, requester: Staff, flows: ApprovalFlows) -> Staff:
     """The person a step of the route goes to. A step that would land on the requester (their own
     login, or the only holder of a role) goes to their supervisor, else to the fallback."""
     if spec.get("login"):
@@ -151,7 +72,7 @@ def route_step(*, session: Session, spec: dict, requester: Staff, flows: "Approv
     return approver
 
 
-def escalation_target(*, session: Session, request: ApprovalRequest, flows: "ApprovalFlows") -> Staff | None:
+def escalation_target(*, session: Session, request: ApprovalRequest, flows: ApprovalFlows) -> Staff | None:
     """The approver's supervisor, else the file's escalation_fallback; never the requester or the
     approver themselves."""
     approver = request.approver
@@ -164,7 +85,7 @@ def escalation_target(*, session: Session, request: ApprovalRequest, flows: "App
     return None
 
 
-def delegate(*, session: Session, request: ApprovalRequest, flows: "ApprovalFlows", now: datetime,
+def delegate(*, session: Session, request: ApprovalRequest, flows: ApprovalFlows, now: datetime,
              tz: ZoneInfo) -> Staff | None:
     """The current approver's active delegate, if they are away."""
     if request.approver is None:
@@ -177,7 +98,7 @@ def delegate(*, session: Session, request: ApprovalRequest, flows: "ApprovalFlow
 # -- requesting ------------------------------------------------------------------------------
 
 def create_request(*, session: Session, requester: Staff, client: Client, approval_type: ApprovalType,
-                   details: dict, flows: "ApprovalFlows", now: datetime,
+                   details: dict, flows: ApprovalFlows, now: datetime,
                    source: Source | None = None) -> ApprovalRequest:
     details = masked_deep(details)  # the request's words are kept and shown with personal numbers masked
     route = flows.route(approval_type, details)
@@ -210,7 +131,7 @@ class Outcome:
     applied: dict | None = None
 
 
-def may_decide(*, session: Session, request: ApprovalRequest, staff: Staff, flows: "ApprovalFlows",
+def may_decide(*, session: Session, request: ApprovalRequest, staff: Staff, flows: ApprovalFlows,
                now: datetime, tz: ZoneInfo) -> tuple[bool, int | None]:
     """(may decide the current step, on whose behalf). The requester never may."""
     if staff.id == request.requester_id:
@@ -239,7 +160,7 @@ def _refused(session: Session, request: ApprovalRequest, staff: Staff, reason: s
 
 
 def decide(*, session: Session, request: ApprovalRequest, staff: Staff, decision: Decision, comment: str | None,
-           flows: "ApprovalFlows", now: datetime, tz: ZoneInfo, source: Source | None = None,
+           flows: ApprovalFlows, now: datetime, tz: ZoneInfo, source: Source | None = None,
            entitled: bool = True) -> Outcome:
     """Decide the current step of `request` (loaded with `load_for_update`). `entitled`: whether
     this person may learn how the request stands (involved in it, or able to see its client);
@@ -310,7 +231,7 @@ def load_for_update(*, session: Session, request_id: int) -> ApprovalRequest | N
 
 # -- lists -----------------------------------------------------------------------------------
 
-def waiting_for(*, session: Session, staff: Staff, flows: "ApprovalFlows", now: datetime,
+def waiting_for(*, session: Session, staff: Staff, flows: ApprovalFlows, now: datetime,
                 tz: ZoneInfo) -> list[ApprovalRequest]:
     """Pending requests `staff` may decide now: routed to them, escalated to them, or to someone
     they stand in for. Their own requests are never among them."""
@@ -343,7 +264,7 @@ class Overdue:
     to: list[Staff]
 
 
-def overdue(*, session: Session, flows: "ApprovalFlows", now: datetime, tz: ZoneInfo) -> list[Overdue]:
+def overdue(*, session: Session, flows: ApprovalFlows, now: datetime, tz: ZoneInfo) -> list[Overdue]:
     """Pending steps past their reminder or escalation time that were not reminded or escalated
     yet; each is marked (and audited) here, so it is reminded once and escalated once."""
     stmt = (select(ApprovalRequest).where(
@@ -374,4 +295,3 @@ def overdue(*, session: Session, flows: "ApprovalFlows", now: datetime, tz: Zone
 
 # The outcome tables belong with the requests that set them (and with the schema whenever the
 # requests are imported); imported last because they refer to ApprovalRequest.
-from crm_core.approval_outcomes import apply_outcome  # noqa: E402

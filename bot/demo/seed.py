@@ -25,17 +25,39 @@ from typing import NamedTuple
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from bot.demo.names import (
+    AREA_CODES,
+    CLIENTS_PER_MANAGER,
+    ENGLISH_NAMES,
+    GIVEN_FEMALE,
+    GIVEN_MALE,
+    INDIVIDUAL_STYLES,
+    INSTITUTIONS,
+    INTERACTION_NOTES,
+    MOBILE_PREFIXES,
+    PRODUCTS,
+    STAFF,
+    STYLES,
+    SURNAMES,
+    TEAMS,
+    Product,
+)
+from bot.demo.suitability import seed_assessments
 from crm_core import audit
 from crm_core.accounts import Account
 from crm_core.base import Source
 from crm_core.clients import Client, ClientType, Lifecycle
 from crm_core.db import cipher_of, tz_of
-from crm_core.demo_names import (AREA_CODES, CLIENTS_PER_MANAGER, ENGLISH_NAMES, GIVEN_FEMALE,
-                                 GIVEN_MALE, INDIVIDUAL_STYLES, INSTITUTIONS, INTERACTION_NOTES,
-                                 MOBILE_PREFIXES, PRODUCTS, STAFF, STYLES, SURNAMES, TEAMS, Product)
-from crm_core.demo_suitability import seed_assessments
 from crm_core.interactions import Channel, log_interaction
-from crm_core.margin import Direction, HedgeFlag, MarginSnapshot, Position, PositionReport, ReportBasis, ratio
+from crm_core.margin import (
+    Direction,
+    HedgeFlag,
+    MarginSnapshot,
+    Position,
+    PositionReport,
+    ReportBasis,
+    ratio,
+)
 from crm_core.staff import Role, Staff, Team
 
 SEED = "brokerbot-demo-1"

@@ -1,6 +1,7 @@
 """Finds the YAML business-rule files: BROKERBOT_CONFIG_DIR first, then the packaged defaults."""
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import TypeVar
 
@@ -17,12 +18,10 @@ class ConfigFileError(ValueError):
 
 
 def default_dir() -> Path:
-    try:
-        import brokerbot_config  # installed package (pyproject maps config/ to it)
-
-        return Path(brokerbot_config.__file__).parent
-    except ImportError:  # running from a checkout that was not installed
-        return Path(__file__).resolve().parent.parent / "config"
+    spec = importlib.util.find_spec("brokerbot_config")  # installed: pyproject maps config/ to it
+    if spec is not None and spec.origin:
+        return Path(spec.origin).parent
+    return Path(__file__).resolve().parent.parent / "config"  # a checkout that was not installed
 
 
 def find(name: str, override_dir: Path | None) -> Path:

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from crm_core.alerts import AlertLevel
+from crm_core.risk.alerts import AlertLevel
 from crm_core.margin import MarginSnapshot
 
 ORDER = (AlertLevel.warning, AlertLevel.margin_call, AlertLevel.force_close)

@@ -1,0 +1,1 @@
+"""Platform-neutral messages: what handlers, jobs and notifiers pass around (no platform inside)."""
