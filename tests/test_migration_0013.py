@@ -8,7 +8,7 @@ from alembic import command
 from sqlalchemy import column, insert, select, table
 
 from crm_core import audit
-from crm_core.alerts import Alert, AlertAcknowledgement, AlertLevel
+from crm_core.risk.alerts import Alert, AlertAcknowledgement, AlertLevel
 from crm_core.approvals import ApprovalDecision, ApprovalRequest, ApprovalType, Decision
 from crm_core.clients import Client
 from crm_core.db import Database
