@@ -14,7 +14,7 @@ from typing import Iterable, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from intents.lexicon import _pattern, lexicon
+from intents.lexicon import cue_pattern, lexicon
 from intents.readers import CHECKS, CLIENT_CONDITIONS, CLIENT_READERS, SLOT_READERS
 
 CATALOG_FILE = Path(__file__).with_name("catalog.yaml")
@@ -113,7 +113,7 @@ class _When(BaseModel):
     def _patterns(cls, raws):
         for raw in raws:
             try:
-                _pattern(raw)
+                cue_pattern(raw)
             except re.error as exc:
                 raise ValueError(f"pattern {raw!r}: {exc}") from None
         return raws
@@ -188,7 +188,7 @@ def _spec(name: str, entry: _Entry) -> IntentSpec:
                 raise ValueError(f"rule.weak_without: {slot!r} is not one of the entry's slots")
         when = tuple(When(confidence=w.confidence if w.confidence is not None else r.confidence,
                           cues=tuple(w.cues), without=tuple(w.without),
-                          patterns=tuple(_pattern(p) for p in w.patterns), client=w.client,
+                          patterns=tuple(cue_pattern(p) for p in w.patterns), client=w.client,
                           checks=tuple(w.checks), finds=w.finds) for w in r.when)
         rule = Rule(priority=r.priority, when=when, client_from=r.client_from, readers=tuple(r.readers),
                     weak_without=dict(r.weak_without))
