@@ -204,6 +204,7 @@ def _entries(path: Path) -> dict[str, IntentSpec]:
         raise CatalogError(f"{path}: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("intents"), dict):
         raise CatalogError(f"{path}: expected a mapping `intents:` of intent entries")
+    where = path.name if path == CATALOG_FILE else str(path)  # a plug-in's fragment: its whole path
     specs = {}
     for name, body in data["intents"].items():
         try:
@@ -211,9 +212,9 @@ def _entries(path: Path) -> dict[str, IntentSpec]:
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'entry'}: {e['msg']}"
                                  for e in exc.errors())
-            raise CatalogError(f"{path.name}: intent {name}: {problems}") from None
+            raise CatalogError(f"{where}: intent {name}: {problems}") from None
         except ValueError as exc:
-            raise CatalogError(f"{path.name}: intent {name}: {exc}") from None
+            raise CatalogError(f"{where}: intent {name}: {exc}") from None
     return specs
 
 
