@@ -22,7 +22,7 @@ from intents.dialog import Dialog
 from intents.masking import mask_personal
 from intents.mentions import index_seen_by
 from intents.recognize import Recognizer, build_recognizer
-from intents.registry import load_all
+from intents.registry import PACKAGES, load_all
 from intents.rules import language_of
 from intents.types import Intent
 from messaging.replies import Reply
@@ -65,7 +65,7 @@ class Pipeline:
     def __init__(self, app, recognizer: Recognizer | None = None):
         self.app = app
         self.recognizer = recognizer or build_recognizer(app.settings)
-        self.handlers = load_all()
+        self.handlers = load_all((*PACKAGES, *app.settings.intent_packages))
         self.middleware: list[Middleware] = [self.errors, self.database, self.identity, self.conversation]
 
     # -- entry point --------------------------------------------------------------------------

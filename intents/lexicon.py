@@ -14,7 +14,7 @@ from intents.chinese import fix_typos, simplify
 HERE = Path(__file__).parent
 
 
-def _pattern(raw: str) -> re.Pattern:
+def cue_pattern(raw: str) -> re.Pattern:
     """A pattern written over several lines in YAML: the lines are joined without spaces."""
     return re.compile("".join(line.strip() for line in raw.splitlines()))
 
@@ -43,7 +43,7 @@ def lexicon() -> Lexicon:
     words = yaml.safe_load((HERE / "lexicon.yaml").read_text(encoding="utf-8"))
     cues = yaml.safe_load((HERE / "keywords.yaml").read_text(encoding="utf-8"))
     products = [(simplify(alias), code) for code, aliases in words["products"].items() for alias in aliases]
-    groups = {key: {value: _pattern(raw) for value, raw in cues.pop(key).items()}
+    groups = {key: {value: cue_pattern(raw) for value, raw in cues.pop(key).items()}
               for key in ("channels", "approval_types", "kpi_scope", "kpi_period", "kpi_metric")}
     by_length = lambda items: tuple(sorted(items, key=len, reverse=True))  # noqa: E731
     return Lexicon(
@@ -60,7 +60,7 @@ def lexicon() -> Lexicon:
         codes={code.lower(): code for code in words["products"]},
         tags=by_length(words["tags"]),
         lead_sources=by_length(cues.pop("lead_sources")),
-        cues={name: _pattern(raw) for name, raw in cues.items()},
+        cues={name: cue_pattern(raw) for name, raw in cues.items()},
         groups=groups,
     )
 

@@ -12,6 +12,7 @@ import typer
 from bot.cli.common import app, make_app, parse_now
 from intents.mentions import index_for
 from intents.recognize import build_recognizer
+from intents.registry import PACKAGES, load_all
 
 
 @app.command("parse")
@@ -21,6 +22,7 @@ def parse(text: str = typer.Argument(None, help="The message; without it, one me
     bot = make_app()
     try:
         moment = parse_now(now, bot.db.tz).astimezone(bot.db.tz)
+        load_all((*PACKAGES, *bot.settings.intent_packages))  # plug-in intents are recognised too
         recognizer = build_recognizer(bot.settings)
         lines = [text] if text is not None else (line.rstrip("\r\n") for line in sys.stdin)
         with bot.db.session() as session:
