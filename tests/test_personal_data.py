@@ -13,8 +13,6 @@ from bot.logs import JsonFormatter
 from crm_core import audit
 from crm_core.clients import Client
 from crm_core.importers import import_file
-from tests.test_chat import crm  # noqa: F401  (crm is a fixture)
-from tests.test_provenance import Talk
 from tests.test_risk import fakes, service  # noqa: F401  (fixtures)
 
 LEAD_PHONE = "13800001111"
@@ -41,16 +39,15 @@ def write_clients(path: Path, phone: str) -> Path:
     return path
 
 
-def test_a_lead_a_client_update_and_an_import_leave_no_personal_number_in_the_clear(app, crm, tmp_path):
+def test_a_lead_a_client_update_and_an_import_leave_no_personal_number_in_the_clear(app, crm, tmp_path, testbot):
     for phone in (CSV_PHONE, CSV_PHONE_NEW):  # an import, then the same client's phone changed
         assert import_file(session=crm, kind="clients", path=write_clients(tmp_path / "clients.csv", phone),
                            source_user="tester").applied
         crm.commit()
-    talk = Talk(app, "m1")
-    assert "请确认" in talk.send(f"新客户王大锤，电话{LEAD_PHONE}，对原油期权感兴趣", "m-1")
+    assert "请确认" in testbot.ask("m1", f"新客户王大锤，电话{LEAD_PHONE}，对原油期权感兴趣", message_id="m-1")
     pending = raw_database(app)  # the confirmation is pending: the phone waits in the conversation
     assert LEAD_PHONE not in pending
-    assert "已登记线索" in talk.send("确认", "m-2")
+    assert "已登记线索" in testbot.ask("m1", "确认", message_id="m-2")
     app.db.engine.dispose()  # SQLite: let the WAL reach the file as well
     raw = raw_database(app)
     assert [s for s in SECRETS if s in raw] == []
