@@ -6,9 +6,14 @@ message and the note left in the group), then what went to other people through 
 
     bot = TestBot(app, now=NOW)
     bot.push("张伟的保证金", as_="m1")
-    said = bot.pop()            # Said(to="m1", chat="direct", text="有 2 位客户符合…", choices=["1", "2"])
+    said = bot.pop()            # Said(to="m1", chat="direct", text="有 2 位客户符合…"); said.values == ["1", "2"]
     bot.push("2", as_="m1")
     talk = bot.person("m1")     # one person's chat: talk.send(text) -> the Reply
+    bot.push("同意 #1", as_="sup1"); bot.to("m1")   # what went to 王芳 (her approval notice)
+
+The group-privacy delivery is the one the adapters apply (a private reply asked in a group goes
+to the asker directly, the group reads `answered_in_dm`); when one delivery function owns that
+rule, `_delivered` should call it.
 """
 from __future__ import annotations
 
