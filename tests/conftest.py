@@ -13,6 +13,8 @@ import pytest
 from bot.app import App
 from bot.settings import Settings
 from tests.pg_schema import scratch_schema
+from tests.testbot import TestBot
+from tests.worlds import NOW, branch
 
 PG_URL = os.environ.get("BROKERBOT_TEST_PG_URL")
 # Which databases the database tests run on (CI runs the suite once per backend).
@@ -50,6 +52,18 @@ def app(settings):
 def session(app):
     with app.db.session() as s:
         yield s
+
+
+@pytest.fixture
+def crm(app, session):
+    """The branch of tests/worlds.py: two teams, their managers, supervisors and clients."""
+    return branch(app, session)
+
+
+@pytest.fixture
+def testbot(app) -> TestBot:
+    """The chat as staff use it: `testbot.push(text, as_=login)`, `testbot.pop()` (tests/testbot.py)."""
+    return TestBot(app, now=NOW)
 
 
 @dataclass

@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import App
-from bot.events import ChatEvent
 from bot.service import Service
 from crm_core.risk.alerts import Alert
 from crm_core.outbox import OutboxMessage, OutboxStatus
 from crm_core.staff import Role
 from tests import factories as f
 from tests.fakes.wecom_server import FakeWeCom
+from tests.testbot import TestBot
 
 T0 = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai, a Wednesday session
 
@@ -187,14 +187,14 @@ def test_every_acknowledgement_is_in_the_evidence_with_its_comment_time_and_mess
             account_id = f.snapshot(session, "A-85", T0, "1000000.00", "850000.00").account_id
         service.after_ingest("snapshots", [account_id], T0)
         alert = the_alert(app)
-        first = service.pipeline.handle(ChatEvent("wecom", "msg-ack-1", "wangfang",
-                                                  f"收到 #{alert.id}，已电话通知客户", T0 + timedelta(minutes=3)))
+        bot = TestBot(service.app, now=T0, platform="wecom", pipeline=service.pipeline)
+        first = bot.push(f"收到 #{alert.id}，已电话通知客户", as_="wangfang", message_id="msg-ack-1",
+                         at=T0 + timedelta(minutes=3))
         assert f"已确认 #{alert.id}" in first.text
-        second = service.pipeline.handle(ChatEvent("wecom", "msg-ack-2", "zhousup",
-                                                   f"收到 #{alert.id} 我来跟进客户入金", T0 + timedelta(minutes=9)))
+        second = bot.push(f"收到 #{alert.id} 我来跟进客户入金", as_="zhousup", message_id="msg-ack-2",
+                          at=T0 + timedelta(minutes=9))
         assert f"#{alert.id}" in second.text and "我来跟进客户入金" in second.text and "王芳" in second.text
-        again = service.pipeline.handle(ChatEvent("wecom", "msg-ack-3", "wangfang", f"收到 #{alert.id}",
-                                                  T0 + timedelta(minutes=10)))
+        again = bot.push(f"收到 #{alert.id}", as_="wangfang", message_id="msg-ack-3", at=T0 + timedelta(minutes=10))
         assert "王芳" in again.text  # a bare repeat records nothing new
     finally:
         service.stop()

@@ -17,7 +17,6 @@ from crm_core import config_files
 from bot.app import App
 from bot.approvals import remind_overdue
 from crm_core.config_files import ConfigFileError
-from bot.events import ChatEvent
 from bot.service import Service
 from crm_core.approvals.outcomes import permissions_of, terms_of
 from crm_core.approvals import ApprovalDecision, ApprovalRequest, ApprovalStatus
@@ -31,6 +30,7 @@ from tests import factories as f
 from tests.fakes.wecom_crypto import CallbackClient, parse_xml
 from tests.fakes.wecom_server import FakeWeCom
 from tests.running import running
+from tests.testbot import TestBot
 from tests.test_suitability import C3_ANSWERS
 
 T0 = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
@@ -79,8 +79,10 @@ def service(settings, tmp_path, wecom):
     svc.stop()
 
 
-def say(svc, user, text, at=T0, mid=None):
-    return svc.pipeline.handle(ChatEvent("wecom", mid or f"m-{user}-{text}-{at}", user, text, at)).text
+@pytest.fixture
+def bot(service) -> TestBot:
+    """The people of `build` writing to the bot on WeCom, from 10:00 on."""
+    return TestBot(service.app, now=T0, platform="wecom", pipeline=service.pipeline)
 
 
 def outbox(svc, **where):
@@ -108,7 +110,7 @@ def assess_c3(svc, at=T0 - timedelta(days=30)):
                           answers=C3_ANSWERS, rules=svc.app.suitability, assessed_at=at)
 
 
-def approve_to_the_end(svc, request_id, at=T0):
+def approve_to_the_end(svc, bot, request_id, at=T0):
     """Each routed approver in turn says 同意; returns who decided."""
     deciders = []
     for _ in range(5):
@@ -117,13 +119,13 @@ def approve_to_the_end(svc, request_id, at=T0):
             return deciders
         with svc.app.db.session() as session:
             login = session.get(Staff, request.approver_id).login
-        say(svc, login, f"同意 #{request_id}", at)
+        bot.ask(login, f"同意 #{request_id}", at=at)
         deciders.append(login)
     raise AssertionError("the request never ended")
 
 
-def test_a_commission_discount_goes_to_the_supervisor_who_alone_decides_it_once(service, wecom):
-    created = say(service, "wangfang", "帮张三申请手续费优惠，按交易所1.2倍")
+def test_a_commission_discount_goes_to_the_supervisor_who_alone_decides_it_once(service, wecom, bot):
+    created = bot.ask("wangfang", "帮张三申请手续费优惠，按交易所1.2倍")
     [request] = requests(service)
     assert f"#{request.id}" in created and "1.2 倍" in created and "周主管" in created
     [card] = outbox(service, target="zhousup")
@@ -137,16 +139,16 @@ def test_a_commission_discount_goes_to_the_supervisor_who_alone_decides_it_once(
     [sent] = [m["template_card"] for m in wecom.received("zhousup")]
     assert [b["key"] for b in sent["button_list"]] == [f"同意 #{request.id}", f"驳回 #{request.id}"]
 
-    assert "没有找到" in say(service, "lijun", f"同意 #{request.id}")  # another team's manager
-    assert "不能审批自己" in say(service, "wangfang", f"同意 #{request.id}")
-    assert "不由您审批" in say(service, "sunhe", f"同意 #{request.id}")  # sees the client, not routed to her
+    assert "没有找到" in bot.ask("lijun", f"同意 #{request.id}")  # another team's manager
+    assert "不能审批自己" in bot.ask("wangfang", f"同意 #{request.id}")
+    assert "不由您审批" in bot.ask("sunhe", f"同意 #{request.id}")  # sees the client, not routed to her
     refusals = audited(service, "approval.decide_refused")
     assert [(a.actor, a.details["reason"]) for a in refusals] == [
         ("lijun", "not_the_approver"), ("wangfang", "self_approval"), ("sunhe", "not_the_approver")]
     assert requests(service)[0].status == ApprovalStatus.pending and terms_of_zhang(service) is None
 
     later = T0 + timedelta(minutes=5)
-    answers = [say(service, "zhousup", f"同意 #{request.id}", later, mid=f"click-{n}") for n in range(3)]
+    answers = [bot.ask("zhousup", f"同意 #{request.id}", at=later, message_id=f"click-{n}") for n in range(3)]
     assert "已生效" in answers[0]
     assert all("已由 周主管 于 2026-11-18 10:05 同意" in a for a in answers[1:])
     assert requests(service)[0].status == ApprovalStatus.approved
@@ -162,33 +164,33 @@ def terms_of_zhang(svc):
         return terms_of(session=session, client_id=zhang.id)
 
 
-def test_a_rejection_tells_the_requester_the_reason_and_changes_nothing(service):
-    say(service, "wangfang", "帮张三申请手续费优惠 1.3倍")
+def test_a_rejection_tells_the_requester_the_reason_and_changes_nothing(service, bot):
+    bot.ask("wangfang", "帮张三申请手续费优惠 1.3倍")
     [request] = requests(service)
-    assert "已驳回" in say(service, "zhousup", f"驳回 #{request.id} 客户交易量不够")
+    assert "已驳回" in bot.ask("zhousup", f"驳回 #{request.id} 客户交易量不够")
     [told] = outbox(service, target="wangfang")
     assert "被 周主管 驳回：客户交易量不够" in told.body["text"]
-    assert "已由 周主管 于 2026-11-18 10:00 驳回" in say(service, "zhousup", f"同意 #{request.id}", mid="late")
+    assert "已由 周主管 于 2026-11-18 10:00 驳回" in bot.ask("zhousup", f"同意 #{request.id}", message_id="late")
     assert requests(service)[0].status == ApprovalStatus.rejected and terms_of_zhang(service) is None
 
 
-def test_a_discount_close_to_the_exchange_fee_also_needs_compliance(service):
-    assert "共 2 步" in say(service, "wangfang", "帮张三申请手续费优惠，按交易所1.05倍")
+def test_a_discount_close_to_the_exchange_fee_also_needs_compliance(service, bot):
+    assert "共 2 步" in bot.ask("wangfang", "帮张三申请手续费优惠，按交易所1.05倍")
     [request] = requests(service)
-    assert "转 孙合规 继续审批" in say(service, "zhousup", f"同意 #{request.id}")
+    assert "转 孙合规 继续审批" in bot.ask("zhousup", f"同意 #{request.id}")
     assert terms_of_zhang(service) is None  # not before the last step
     [card] = outbox(service, target="sunhe")
     assert "1.05 倍" in card.body["text"] and "第 2/2 步" in card.body["text"]
-    assert "已由 周主管" in say(service, "zhousup", f"同意 #{request.id}", mid="again")  # his step is done
-    assert "已生效" in say(service, "sunhe", f"同意 #{request.id}")
+    assert "已由 周主管" in bot.ask("zhousup", f"同意 #{request.id}", message_id="again")  # his step is done
+    assert "已生效" in bot.ask("sunhe", f"同意 #{request.id}")
     assert terms_of_zhang(service).commission_multiple == Decimal("1.05")
     notices = [m.body["text"] for m in outbox(service, target="wangfang")]
     assert len(notices) == 2 and "转 孙合规" in notices[0] and "孙合规 批准" in notices[1]
 
 
-def test_a_c3_clients_crude_oil_permission_is_blocked_until_a_special_warning_is_recorded(service):
+def test_a_c3_clients_crude_oil_permission_is_blocked_until_a_special_warning_is_recorded(service, bot):
     assess_c3(service)
-    blocked = say(service, "wangfang", "帮张三申请开通原油权限")
+    blocked = bot.ask("wangfang", "帮张三申请开通原油权限")
     assert "不能开通" in blocked and "C3" in blocked and "R4" in blocked and "特别风险警示书" in blocked
     assert requests(service) == [] and outbox(service) == []
     [record] = audited(service, "approval.request_blocked")
@@ -199,12 +201,12 @@ def test_a_c3_clients_crude_oil_permission_is_blocked_until_a_special_warning_is
         record_special_warning(session=session, actor=get_staff(session=session, login="wangfang"), client=zhang,
                                product="原油", signed_at=T0 - timedelta(days=1), evidence="档案柜 B-118",
                                rules=service.app.suitability)
-    created = say(service, "wangfang", "帮张三申请开通原油权限", mid="again")
+    created = bot.ask("wangfang", "帮张三申请开通原油权限", message_id="again")
     assert "已提交审批" in created and "已于 2026-11-17 签署特别风险警示书" in created
     [request] = requests(service)
     [card] = outbox(service, target="zhousup")
     assert "原油（R4）" in card.body["text"] and "特别风险警示书" in card.body["text"]
-    assert approve_to_the_end(service, request.id) == ["zhousup", "sunhe"]  # R4 also goes to compliance
+    assert approve_to_the_end(service, bot, request.id) == ["zhousup", "sunhe"]  # R4 also goes to compliance
     with service.app.db.session() as session:
         assert permissions_of(session=session, client_id=request.client_id) == ["crude_oil"]
 
@@ -219,29 +221,29 @@ def test_a_c3_clients_crude_oil_permission_is_blocked_until_a_special_warning_is
     ("帮张三申请保证金调整", "调整为多少", "15%",
      lambda s, c: terms_of(session=s, client_id=c.id).margin_ratio == Decimal("0.15")),
 ], ids=["commission", "permission", "transfer", "margin"])
-def test_a_request_asks_for_its_figure_and_the_last_approval_applies_it(service, asked, question, answer, check):
+def test_a_request_asks_for_its_figure_and_the_last_approval_applies_it(service, asked, question, answer, check, bot):
     assess_c3(service)
-    assert question in say(service, "wangfang", asked)
+    assert question in bot.ask("wangfang", asked)
     assert requests(service) == []
-    assert "已提交审批" in say(service, "wangfang", answer)
+    assert "已提交审批" in bot.ask("wangfang", answer)
     [request] = requests(service)
-    approve_to_the_end(service, request.id)
+    approve_to_the_end(service, bot, request.id)
     with service.app.db.session() as session:
         assert check(session, session.get(Client, request.client_id))
 
 
-def test_a_question_can_be_declined_and_a_figure_below_the_exchange_fee_is_asked_again(service):
-    say(service, "wangfang", "帮张三申请手续费优惠")
-    assert "已取消" in say(service, "wangfang", "取消")
-    assert "没太明白" in say(service, "wangfang", "1.2倍", mid="after-cancel")  # nothing was waiting for it
-    say(service, "wangfang", "帮张三申请手续费优惠", mid="again")
-    assert "不能低于交易所标准" in say(service, "wangfang", "0.9倍")
-    assert "1.3 倍" in say(service, "wangfang", "1.3倍")
+def test_a_question_can_be_declined_and_a_figure_below_the_exchange_fee_is_asked_again(service, bot):
+    bot.ask("wangfang", "帮张三申请手续费优惠")
+    assert "已取消" in bot.ask("wangfang", "取消")
+    assert "没太明白" in bot.ask("wangfang", "1.2倍", message_id="after-cancel")  # nothing was waiting for it
+    bot.ask("wangfang", "帮张三申请手续费优惠", message_id="again")
+    assert "不能低于交易所标准" in bot.ask("wangfang", "0.9倍")
+    assert "1.3 倍" in bot.ask("wangfang", "1.3倍")
     assert [r.details["fee_multiple"] for r in requests(service)] == ["1.3"]
 
 
-def test_an_overdue_step_reminds_then_escalates_once_and_the_escalation_may_decide(service):
-    say(service, "wangfang", "帮张三申请手续费优惠 1.2倍")
+def test_an_overdue_step_reminds_then_escalates_once_and_the_escalation_may_decide(service, bot):
+    bot.ask("wangfang", "帮张三申请手续费优惠 1.2倍")
     [request] = requests(service)
     assert remind_overdue(service.app, now=T0 + timedelta(minutes=119)) == 0
     assert remind_overdue(service.app, now=T0 + timedelta(minutes=121)) == 1  # commission: remind after 2h
@@ -256,7 +258,7 @@ def test_an_overdue_step_reminds_then_escalates_once_and_the_escalation_may_deci
     assert [c["value"] for c in escalation.body["choices"]] == [f"同意 #{request.id}", f"驳回 #{request.id}"]
     assert [a.details["to"] for a in audited(service, "approval.escalate")] == ["chenhead"]
 
-    assert "已生效" in say(service, "chenhead", f"同意 #{request.id}", T0 + timedelta(hours=5))
+    assert "已生效" in bot.ask("chenhead", f"同意 #{request.id}", at=T0 + timedelta(hours=5))
     with service.app.db.session() as session:
         decision = session.scalar(select(ApprovalDecision))
         assert decision.decider.login == "chenhead"
@@ -272,40 +274,41 @@ DELEGATION = DEFAULT_FLOWS.replace("delegations: []", """delegations:
 
 def test_a_delegate_decides_while_the_delegation_lasts(settings, tmp_path, wecom):
     svc = build(settings, tmp_path, wecom, flows=DELEGATION)
+    bot = TestBot(svc.app, now=T0, platform="wecom", pipeline=svc.pipeline)
     try:
-        say(svc, "wangfang", "帮张三申请手续费优惠 1.2倍")
+        bot.ask("wangfang", "帮张三申请手续费优惠 1.2倍")
         [first] = requests(svc)
         [to_deputy] = outbox(svc, target="qianfu")
         assert "代 周主管" in to_deputy.body["text"] and len(outbox(svc, target="zhousup")) == 1
-        assert f"#{first.id}" in say(svc, "qianfu", "我的待审批")
-        assert "没有找到" in say(svc, "liuyang", f"同意 #{first.id}")  # a manager who does not stand in
-        assert "已生效" in say(svc, "qianfu", f"同意 #{first.id}")
+        assert f"#{first.id}" in bot.ask("qianfu", "我的待审批")
+        assert "没有找到" in bot.ask("liuyang", f"同意 #{first.id}")  # a manager who does not stand in
+        assert "已生效" in bot.ask("qianfu", f"同意 #{first.id}")
         with svc.app.db.session() as session:
             decision = session.scalar(select(ApprovalDecision))
             assert (decision.decider.login, session.get(Staff, decision.on_behalf_of_id).login) == ("qianfu", "zhousup")
 
         next_day = T0 + timedelta(days=1)  # 2026-11-19: the delegation has ended
-        say(svc, "wangfang", "帮张三申请手续费优惠 1.3倍", next_day)
+        bot.ask("wangfang", "帮张三申请手续费优惠 1.3倍", at=next_day)
         second = requests(svc)[-1]
         assert [m.id for m in outbox(svc, target="qianfu")] == [to_deputy.id]  # nothing new for the deputy
-        assert "不由您审批" in say(svc, "qianfu", f"同意 #{second.id}", next_day)
+        assert "不由您审批" in bot.ask("qianfu", f"同意 #{second.id}", at=next_day)
         assert requests(svc)[-1].status == ApprovalStatus.pending
     finally:
         svc.stop()
 
 
-def test_lists_show_what_waits_for_me_and_how_mine_stand(service):
-    say(service, "wangfang", "帮张三申请手续费优惠 1.2倍")
-    say(service, "wangfang", "帮张三申请手续费优惠 1.05倍")
+def test_lists_show_what_waits_for_me_and_how_mine_stand(service, bot):
+    bot.ask("wangfang", "帮张三申请手续费优惠 1.2倍")
+    bot.ask("wangfang", "帮张三申请手续费优惠 1.05倍")
     first, second = requests(service)
-    say(service, "zhousup", f"同意 #{first.id}")
-    waiting = service.pipeline.handle(ChatEvent("wecom", "list-1", "zhousup", "我的待审批", T0))
+    bot.ask("zhousup", f"同意 #{first.id}")
+    waiting = bot.push("我的待审批", as_="zhousup", message_id="list-1", at=T0)
     assert f"#{second.id}" in waiting.text and f"#{first.id} " not in waiting.text
     assert [c.value for c in waiting.choices] == [f"同意 #{second.id}", f"驳回 #{second.id}"]
-    mine = say(service, "wangfang", "我的申请")
+    mine = bot.ask("wangfang", "我的申请")
     assert "待 周主管 审批（第 1/2 步）" in mine and "已通过" in mine
-    assert "没有待您审批" in say(service, "lijun", "我的待审批")
-    assert f"#{first.id}" in say(service, "wangfang", "张三的申请批了吗")
+    assert "没有待您审批" in bot.ask("lijun", "我的待审批")
+    assert f"#{first.id}" in bot.ask("wangfang", "张三的申请批了吗")
 
 
 @pytest.mark.parametrize("old, new, where", [
@@ -371,15 +374,15 @@ def wait_until(check, seconds: float = 10):
 
 # -- issue 10: a stranger's click leaves the card to its approver; a rejection carries its reason --
 
-def test_a_rejection_without_a_reason_asks_for_it_and_the_next_message_completes_it(service):
-    say(service, "wangfang", "帮张三申请手续费优惠 1.3倍")
+def test_a_rejection_without_a_reason_asks_for_it_and_the_next_message_completes_it(service, bot):
+    bot.ask("wangfang", "帮张三申请手续费优惠 1.3倍")
     [request] = requests(service)
-    assert "没有找到" in say(service, "lijun", f"驳回 #{request.id}")  # a stranger is refused, not asked
-    assert say(service, "zhousup", f"驳回 #{request.id}") == f"请说明驳回 #{request.id} 的原因。"
-    assert "已取消" in say(service, "zhousup", "取消")
+    assert "没有找到" in bot.ask("lijun", f"驳回 #{request.id}")  # a stranger is refused, not asked
+    assert bot.ask("zhousup", f"驳回 #{request.id}") == f"请说明驳回 #{request.id} 的原因。"
+    assert "已取消" in bot.ask("zhousup", "取消")
     assert requests(service)[0].status == ApprovalStatus.pending and not outbox(service, target="wangfang")
-    assert "原因" in say(service, "zhousup", f"驳回 #{request.id}", mid="again")
-    assert "已驳回" in say(service, "zhousup", "客户交易量不够")
+    assert "原因" in bot.ask("zhousup", f"驳回 #{request.id}", message_id="again")
+    assert "已驳回" in bot.ask("zhousup", "客户交易量不够")
     assert requests(service)[0].status == ApprovalStatus.rejected
     assert requests(service)[0].comment == "客户交易量不够"
     [told] = outbox(service, target="wangfang")
@@ -388,7 +391,7 @@ def test_a_rejection_without_a_reason_asks_for_it_and_the_next_message_completes
     assert rejected.details["comment"] == "客户交易量不够"
 
 
-def test_in_wecom_a_strangers_click_leaves_the_card_and_the_approvers_click_then_decides(service, wecom):
+def test_in_wecom_a_strangers_click_leaves_the_card_and_the_approvers_click_then_decides(service, wecom, bot):
     """The card is forwarded (or stale): whoever clicks it, not being the approver, is refused; the card
     keeps its buttons and the approver's own click decides, updates it and tells the requester once."""
     wx = CallbackClient(token=TOKEN, encoding_aes_key=AES_KEY, corp_id=wecom.corp_id)
@@ -401,7 +404,7 @@ def test_in_wecom_a_strangers_click_leaves_the_card_and_the_approvers_click_then
         def texts(user):
             return [m["text"]["content"] for m in wecom.received(user) if m["msgtype"] == "text"]
 
-        say(service, "wangfang", "帮张三申请手续费优惠，按交易所1.2倍")
+        bot.ask("wangfang", "帮张三申请手续费优惠，按交易所1.2倍")
         service.dispatcher.run_once()
         [card] = wait_until(lambda: [m["template_card"] for m in wecom.received("zhousup")])
         [request] = requests(service)
@@ -435,7 +438,7 @@ def test_in_wecom_a_strangers_click_leaves_the_card_and_the_approvers_click_then
     assert terms_of_zhang(service).commission_multiple == Decimal("1.2")
 
 
-def test_in_wecom_the_reject_button_asks_for_the_reason_that_the_requester_then_reads(service, wecom):
+def test_in_wecom_the_reject_button_asks_for_the_reason_that_the_requester_then_reads(service, wecom, bot):
     wx = CallbackClient(token=TOKEN, encoding_aes_key=AES_KEY, corp_id=wecom.corp_id)
     with running(service) as base:
         def post(envelope) -> str:
@@ -446,7 +449,7 @@ def test_in_wecom_the_reject_button_asks_for_the_reason_that_the_requester_then_
         def texts(user):
             return [m["text"]["content"] for m in wecom.received(user) if m["msgtype"] == "text"]
 
-        say(service, "wangfang", "帮张三申请手续费优惠，按交易所1.2倍")
+        bot.ask("wangfang", "帮张三申请手续费优惠，按交易所1.2倍")
         service.dispatcher.run_once()
         [card] = wait_until(lambda: [m["template_card"] for m in wecom.received("zhousup")])
         [request] = requests(service)

@@ -11,7 +11,6 @@ from crm_core.clients import Client
 from crm_core.staff import Role, Staff
 from crm_core.suitability import SuitabilityAssessment
 from tests import factories as f
-from tests.test_chat import chat, crm  # noqa: F401  (crm is a fixture)
 
 
 def _assessments(session) -> list[SuitabilityAssessment]:
@@ -19,10 +18,10 @@ def _assessments(session) -> list[SuitabilityAssessment]:
     return list(session.scalars(select(SuitabilityAssessment).order_by(SuitabilityAssessment.id)))
 
 
-def test_a_score_is_confirmed_then_saved_audited_and_unblocks_a_product_request(app, crm):
+def test_a_score_is_confirmed_then_saved_audited_and_unblocks_a_product_request(app, crm, testbot):
     f.staff(crm, "comp1", "孔合规", Role.compliance)
     crm.commit()
-    talk = chat(app, "m1")
+    talk = testbot.person("m1")
     blocked = talk.send("申请给张三开通原油权限").text
     assert "测评" in blocked and crm.scalars(select(ApprovalRequest)).all() == []
 
@@ -44,8 +43,8 @@ def test_a_score_is_confirmed_then_saved_audited_and_unblocks_a_product_request(
     assert len(crm.scalars(select(ApprovalRequest)).all()) == 1
 
 
-def test_a_level_alone_asks_for_the_score_which_must_agree_and_cancel_drops_it(app, crm):
-    talk = chat(app, "m1")
+def test_a_level_alone_asks_for_the_score_which_must_agree_and_cancel_drops_it(app, crm, testbot):
+    talk = testbot.person("m1")
     assert talk.send("张三风险测评结果C4").text == "张三 的风险测评得了多少分？请回复问卷总分（0–100），或“取消”。"
     again = talk.send("40").text
     assert again.startswith("40 分按 suitability.yaml 属于 C3，与 C4 不符") and "请回复正确的得分" in again
@@ -59,11 +58,11 @@ def test_a_level_alone_asks_for_the_score_which_must_agree_and_cancel_drops_it(a
     assert _assessments(crm) == []
 
 
-def test_english_is_confirmed_in_english(app, crm):
+def test_english_is_confirmed_in_english(app, crm, testbot):
     m1 = crm.scalar(select(Staff).where(Staff.login == "m1"))
     f.client(crm, "John Smith", m1, ["80010001"], risk_level="C3")
     crm.commit()
-    talk = chat(app, "m1")
+    talk = testbot.person("m1")
     asked = talk.send("record risk assessment for John Smith: 70 points").text
     assert asked.startswith("Please confirm: record a risk assessment: client John Smith; score 70; level C4; "
                             "valid until 2028-11-18")
@@ -73,13 +72,13 @@ def test_english_is_confirmed_in_english(app, crm):
     assert crm.scalar(select(Client.risk_level).where(Client.name == "John Smith")) == "C4"
 
 
-def test_read_only_roles_and_other_teams_record_nothing(app, crm):
+def test_read_only_roles_and_other_teams_record_nothing(app, crm, testbot):
     f.staff(crm, "comp1", "孔合规", Role.compliance)
     crm.commit()
-    talk = chat(app, "comp1")
+    talk = testbot.person("comp1")
     assert talk.send("张三的风险测评62分").text == "您的岗位对客户记录只读：可以查询，不能登记或发起申请。"
     assert talk.send("确认").text != "已录入 张三 的风险测评：62 分，等级 C4，有效期至 2028-11-18。"
-    other = chat(app, "m2")
+    other = testbot.person("m2")
     reply = other.send("张三的风险测评62分").text
     assert "请确认" not in reply and "62" not in reply
     other.send("确认")

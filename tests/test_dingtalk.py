@@ -23,7 +23,7 @@ from tests.fakes import dingtalk_sign
 from tests.fakes.dingtalk_server import FakeDingTalk
 from tests.fakes.dingtalk_stream_gateway import BOT_TOPIC, StreamGateway
 from tests.running import running
-from tests.test_chat import SNAP_AT
+from tests.worlds import SNAP_AT
 
 FIGURES = "客户权益：1,425,363.60"
 

@@ -11,7 +11,7 @@ from crm_core.interactions import Channel, log_interaction
 from crm_core.reminders import Reminder
 from crm_core.staff import Staff
 from tests import factories as f
-from tests.test_chat import NOW, SNAP_AT, chat, crm  # noqa: F401  (crm is a fixture)
+from tests.worlds import NOW, SNAP_AT
 
 
 @pytest.fixture
@@ -27,8 +27,8 @@ def book(app, crm):
     return crm
 
 
-def test_clients_above_a_risk_degree_are_listed_highest_first_and_a_number_opens_one(app, book):
-    talk = chat(app, "m1")
+def test_clients_above_a_risk_degree_are_listed_highest_first_and_a_number_opens_one(app, book, testbot):
+    talk = testbot.person("m1")
     text = talk.send("风险度超过50%的客户").text
     assert "共 2 位" in text
     assert text.index("王五") < text.index("张三") and "85.00%" in text
@@ -36,32 +36,32 @@ def test_clients_above_a_risk_degree_are_listed_highest_first_and_a_number_opens
     assert "王五 客户档案" in talk.send("1").text
 
 
-def test_top_n_by_risk_and_not_contacted_lists(app, book):
-    assert "1. 王五" in chat(app, "m1").send("风险度最高的1个客户").text
-    text = chat(app, "m1").send("一个月没联系的客户").text
+def test_top_n_by_risk_and_not_contacted_lists(app, book, testbot):
+    assert "1. 王五" in testbot.person("m1").send("风险度最高的1个客户").text
+    text = testbot.person("m1").send("一个月没联系的客户").text
     assert "王五" in text and "从未联系" in text and "张三" not in text
 
 
-def test_tag_and_birthday_filters(app, book):
-    assert "王五" in chat(app, "m1").send("标签是套保的客户有哪些").text
-    text = chat(app, "m1").send("下个月过生日的客户").text
+def test_tag_and_birthday_filters(app, book, testbot):
+    assert "王五" in testbot.person("m1").send("标签是套保的客户有哪些").text
+    text = testbot.person("m1").send("下个月过生日的客户").text
     assert "王五" in text and "12-05" in text
 
 
-def test_reminder_is_stored_for_its_time_and_a_missing_time_is_asked_for(app, book):
-    reply = chat(app, "m1").send("明天上午十点提醒我给张三打电话").text
+def test_reminder_is_stored_for_its_time_and_a_missing_time_is_asked_for(app, book, testbot):
+    reply = testbot.person("m1").send("明天上午十点提醒我给张三打电话").text
     assert "2026-11-19 10:00" in reply
     book.expire_all()
     reminder = book.scalar(select(Reminder))
     assert reminder.due_at.astimezone(app.db.tz).isoformat() == "2026-11-19T10:00:00+08:00"
     assert reminder.client_id == book.scalar(select(Client.id).where(Client.name == "张三"))
     assert reminder.source_text == "明天上午十点提醒我给张三打电话"
-    assert "什么时候提醒您" in chat(app, "m1").send("提醒我一下").text
+    assert "什么时候提醒您" in testbot.person("m1").send("提醒我一下").text
 
 
-def test_lead_is_confirmed_then_registered_masked_and_not_duplicated(app, book, caplog):
+def test_lead_is_confirmed_then_registered_masked_and_not_duplicated(app, book, caplog, testbot):
     caplog.set_level(logging.INFO)
-    talk = chat(app, "m1")
+    talk = testbot.person("m1")
     first = talk.send("新客户王大锤，电话13800001111，对原油期权感兴趣").text
     assert "请确认" in first  # a name the CRM does not know yet: shown before it is saved
     assert "138****1111" in first and "13800001111" not in first
@@ -79,8 +79,8 @@ def test_lead_is_confirmed_then_registered_masked_and_not_duplicated(app, book, 
     assert caplog.records and not any("13800001111" in r.getMessage() for r in caplog.records)
 
 
-def test_an_uncertain_write_can_be_cancelled(app, book):
-    talk = chat(app, "m1")
+def test_an_uncertain_write_can_be_cancelled(app, book, testbot):
+    talk = testbot.person("m1")
     prompt = talk.send("新客户赵小明 13900002222").text
     assert "请确认" in prompt
     assert "已取消" in talk.send("取消").text
@@ -88,9 +88,9 @@ def test_an_uncertain_write_can_be_cancelled(app, book):
     assert book.scalar(select(Client).where(Client.name == "赵小明")) is None
 
 
-def test_kpi_for_me_and_a_manager_asking_for_the_branch_gets_their_own(app, book):
-    text = chat(app, "m1").send("我这个月的业绩").text
+def test_kpi_for_me_and_a_manager_asking_for_the_branch_gets_their_own(app, book, testbot):
+    text = testbot.person("m1").send("我这个月的业绩").text
     assert "客户数：" in text and "联系记录：1" in text
-    branch = chat(app, "m1").send("全营业部本月数据").text
+    branch = testbot.person("m1").send("全营业部本月数据").text
     assert "显示的是我的数据" in branch
-    assert "客户权益合计：1,725,363.60" in chat(app, "risk1").send("全营业部本月数据").text
+    assert "客户权益合计：1,725,363.60" in testbot.person("risk1").send("全营业部本月数据").text

@@ -13,9 +13,8 @@ from bot.logs import JsonFormatter
 from crm_core import audit
 from crm_core.clients import Client
 from crm_core.importers import import_file
-from tests.test_chat import crm  # noqa: F401  (crm is a fixture)
-from tests.test_provenance import Talk
 from tests.test_risk import fakes, service  # noqa: F401  (fixtures)
+from tests.testbot import TestBot
 
 LEAD_PHONE = "13800001111"
 CSV_PHONE, CSV_PHONE_NEW, CSV_ID = "13912340000", "13912349999", "110101199003074514"
@@ -41,16 +40,15 @@ def write_clients(path: Path, phone: str) -> Path:
     return path
 
 
-def test_a_lead_a_client_update_and_an_import_leave_no_personal_number_in_the_clear(app, crm, tmp_path):
+def test_a_lead_a_client_update_and_an_import_leave_no_personal_number_in_the_clear(app, crm, tmp_path, testbot):
     for phone in (CSV_PHONE, CSV_PHONE_NEW):  # an import, then the same client's phone changed
         assert import_file(session=crm, kind="clients", path=write_clients(tmp_path / "clients.csv", phone),
                            source_user="tester").applied
         crm.commit()
-    talk = Talk(app, "m1")
-    assert "请确认" in talk.send(f"新客户王大锤，电话{LEAD_PHONE}，对原油期权感兴趣", "m-1")
+    assert "请确认" in testbot.ask("m1", f"新客户王大锤，电话{LEAD_PHONE}，对原油期权感兴趣", message_id="m-1")
     pending = raw_database(app)  # the confirmation is pending: the phone waits in the conversation
     assert LEAD_PHONE not in pending
-    assert "已登记线索" in talk.send("确认", "m-2")
+    assert "已登记线索" in testbot.ask("m1", "确认", message_id="m-2")
     app.db.engine.dispose()  # SQLite: let the WAL reach the file as well
     raw = raw_database(app)
     assert [s for s in SECRETS if s in raw] == []
@@ -123,7 +121,6 @@ def test_free_text_with_a_phone_and_an_id_number_is_stored_masked_and_a_reminder
     """A visit note, a reminder, an alert acknowledgement and an approval request and its
     rejection, each written with a phone and an ID number: nothing holds either number in the
     clear, every answer shows them masked, and the reminder reaches its manager word for word."""
-    from bot.events import ChatEvent
     from crm_core.approvals import ApprovalRequest
     from crm_core.staff import Role
     from tests import factories as f
@@ -132,26 +129,23 @@ def test_free_text_with_a_phone_and_an_id_number_is_stored_masked_and_a_reminder
     wecom, _ = fakes
     with service.app.db.transaction() as session:  # account opening's second step
         f.staff(session, "sunhg", "孙合规", Role.compliance)
-    said = iter(range(1000))
-
-    def say(user, text, minutes=0):
-        event = ChatEvent("wecom", f"msg-{next(said)}", user, text, T0 + timedelta(minutes=minutes))
-        return service.pipeline.handle(event).text
-
+    bot = TestBot(service.app, now=T0, platform="wecom", pipeline=service.pipeline)
     shown_phone, shown_id = "139****0123", "320***********203X"
     ingest(service, T0, ("A-100", "1000000.00", "1023500.00"))
     alert = alerts(service)["A-100"]
     answers = [
-        say("wangfang", f"今天拜访了张三，他新号码{FREE_PHONE}，身份证{FREE_ID}"),
-        say("wangfang", f"明天上午10点提醒我打{FREE_PHONE}给张三，核对身份证{FREE_ID}"),
-        say("wangfang", f"收到 #{alert.id}，已打{FREE_PHONE}通知客户，身份证{FREE_ID}已核对", 1),
-        say("wangfang", f"帮张三申请开户，客户手机{FREE_PHONE}，身份证{FREE_ID}", 2),
+        bot.ask("wangfang", f"今天拜访了张三，他新号码{FREE_PHONE}，身份证{FREE_ID}", at=T0),
+        bot.ask("wangfang", f"明天上午10点提醒我打{FREE_PHONE}给张三，核对身份证{FREE_ID}", at=T0),
+        bot.ask("wangfang", f"收到 #{alert.id}，已打{FREE_PHONE}通知客户，身份证{FREE_ID}已核对",
+                at=T0 + timedelta(minutes=1)),
+        bot.ask("wangfang", f"帮张三申请开户，客户手机{FREE_PHONE}，身份证{FREE_ID}", at=T0 + timedelta(minutes=2)),
     ]
     assert "已记录" in answers[0] and "提醒" in answers[1] and f"已确认 #{alert.id}" in answers[2]
     with service.app.db.session() as session:
         request_id = session.scalar(select(ApprovalRequest.id))
     assert request_id is not None, answers[3]
-    answers.append(say("zhousup", f"驳回 #{request_id} 身份证{FREE_ID}与手机{FREE_PHONE}对不上", 3))
+    answers.append(bot.ask("zhousup", f"驳回 #{request_id} 身份证{FREE_ID}与手机{FREE_PHONE}对不上",
+                           at=T0 + timedelta(minutes=3)))
     assert "已驳回" in answers[-1]
     for answer in answers[:3]:
         assert shown_phone in answer and shown_id in answer, answer

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select, text
 
 from bot.logs import MaskPersonal
-from bot.pipeline import Pipeline
 from crm_core import audit
 from crm_core.clients import Client
 from crm_core.outbox import OutboxMessage, OutboxStatus
@@ -17,8 +16,6 @@ from crm_core.staff import Role, Staff
 from messaging.replies import Reply
 from notifiers.outbox import Dispatcher, enqueue
 from tests import factories as f
-from tests.test_chat import crm  # noqa: F401  (the fixture)
-from tests.test_group_privacy import ask
 from tests.test_outbox import T0, client, rows, wecom  # noqa: F401  (fixtures)
 from tests.test_rules import index, parse  # noqa: F401  (the fixture)
 
@@ -41,33 +38,35 @@ def test_the_full_number_is_recognised_in_english(index):  # noqa: F811
     assert parse("张三的电话", index).name == "client_profile"  # the masked number, as before
 
 
-def test_the_own_manager_gets_it_once_in_a_direct_chat_and_it_is_audited(app, crm):  # noqa: F811
-    reply = ask(Pipeline(app), "m1", "张三的完整手机号", 1, chat_type="direct")
+def test_the_own_manager_gets_it_once_in_a_direct_chat_and_it_is_audited(app, crm, testbot):
+    reply = testbot.push("张三的完整手机号", as_="m1", message_id="dm-m1-1")
     assert PHONE in reply.text and reply.sensitive
     crm.expire_all()
     zs = crm.scalar(select(Client).where(Client.name == "张三"))
     [entry] = revealed(crm)
     assert entry.actor == "m1" and entry.entity_id == str(zs.id) and entry.at is not None
     assert entry.details["source"]["text"] == "张三的完整手机号"
-    assert entry.details["source"]["message_id"] == "group-m1-1"
+    assert entry.details["source"]["message_id"] == "dm-m1-1"
     assert PHONE not in json.dumps(entry.details, ensure_ascii=False)
 
 
-def test_in_a_group_it_says_ask_me_directly_and_shows_nothing(app, crm):  # noqa: F811
-    reply = ask(Pipeline(app), "m1", "张三的完整手机号", 1)
+def test_in_a_group_it_says_ask_me_directly_and_shows_nothing(app, crm, testbot):
+    reply = testbot.push("张三的完整手机号", as_="m1", chat="group")
     assert reply.text == "这个问题只在私聊中回答，请私信我。" and not reply.private
+    [said] = testbot.pop_all()
+    assert (said.chat, said.text) == ("group", reply.text)
     crm.expire_all()
     assert revealed(crm) == []
 
 
-def test_nobody_else_gets_it_not_even_a_supervisor_risk_or_an_admin(app, crm):  # noqa: F811
+def test_nobody_else_gets_it_not_even_a_supervisor_risk_or_an_admin(app, crm, testbot):
     f.staff(crm, "admin1", "钱管理", Role.admin)
     f.staff(crm, "comp1", "孙合规", Role.compliance)
     crm.commit()
     for login in ("sup1", "risk1", "comp1", "admin1"):
-        reply = ask(Pipeline(app), login, "张三的完整手机号", 1, chat_type="direct")
+        reply = testbot.push("张三的完整手机号", as_=login)
         assert "5678" not in reply.text and "只提供给" in reply.text, login
-    assert ask(Pipeline(app), "m2", "张三的完整手机号", 2, chat_type="direct").text == \
+    assert testbot.ask("m2", "张三的完整手机号") == \
         "没有找到您名下（或权限范围内）的客户「张三」。"
     crm.expire_all()
     assert revealed(crm) == []
@@ -95,7 +94,7 @@ def test_the_outbox_keeps_it_encrypted_until_sent_and_drops_it_after(app, wecom,
     assert not [r for r in caplog.records if PHONE in r.getMessage()]
 
 
-def test_through_slack_the_dm_shows_it_and_nothing_keeps_it(app, crm):  # noqa: F811
+def test_through_slack_the_dm_shows_it_and_nothing_keeps_it(app, crm):
     """The whole way: a Slack DM, the outbox, the fake Slack; the database and the log after (at
     DEBUG, where slack_sdk logs what it sends, through the log file's filter)."""
     from tests.fakes.slack_server import FakeSlack

@@ -1,28 +1,11 @@
 """A write completed over several messages (a numbered pick, a 确认, an answer to the bot's
 question) records every message of the exchange, in order, not just the last "2"."""
-from datetime import timedelta
-
 from sqlalchemy import select
 
-from bot.events import ChatEvent
-from bot.pipeline import Pipeline
 from crm_core import audit
 from crm_core.approvals import ApprovalRequest
 from crm_core.clients import Client
 from crm_core.interactions import Interaction
-from tests.test_chat import NOW, crm  # noqa: F401  (crm is a fixture)
-
-
-class Talk:
-    """One staff member's messages with ids of our choosing, a second apart."""
-
-    def __init__(self, app, login: str):
-        self.handle, self.login, self.n = Pipeline(app).handle, login, 0
-
-    def send(self, text: str, message_id: str) -> str:
-        self.n += 1
-        return self.handle(ChatEvent("terminal", message_id, self.login, text,
-                                     NOW + timedelta(seconds=self.n))).text
 
 
 def _last_audit(session, action: str) -> audit.AuditEntry:
@@ -30,12 +13,11 @@ def _last_audit(session, action: str) -> audit.AuditEntry:
                            .order_by(audit.AuditEntry.id.desc())).first()
 
 
-def test_a_write_completed_by_picking_from_a_list_keeps_both_messages(app, crm):
-    talk = Talk(app, "m1")
-    assert "有 2 位客户符合“张伟”" in talk.send("张伟今天电话沟通了套保", "m-100")
-    answer = talk.send("2", "m-101")
+def test_a_write_completed_by_picking_from_a_list_keeps_both_messages(app, crm, testbot):
+    assert "有 2 位客户符合“张伟”" in testbot.ask("m1", "张伟今天电话沟通了套保", message_id="m-100")
+    answer = testbot.ask("m1", "2", message_id="m-101")
     if "请确认" in answer:  # the reading may be shown first; the 确认 is then part of the exchange
-        answer = talk.send("确认", "m-102")
+        answer = testbot.ask("m1", "确认", message_id="m-102")
         ids, texts = "m-100,m-101,m-102", "张伟今天电话沟通了套保\n2\n确认"
     else:
         ids, texts = "m-100,m-101", "张伟今天电话沟通了套保\n2"
@@ -50,10 +32,9 @@ def test_a_write_completed_by_picking_from_a_list_keeps_both_messages(app, crm):
     assert audit.verify(session=crm)[1] is None
 
 
-def test_a_confirmed_write_keeps_the_request_and_the_confirmation(app, crm):
-    talk = Talk(app, "m1")
-    assert "请确认" in talk.send("新客户王大锤，电话13800001111，对原油期权感兴趣", "m-200")
-    assert "已登记线索" in talk.send("确认", "m-201")
+def test_a_confirmed_write_keeps_the_request_and_the_confirmation(app, crm, testbot):
+    assert "请确认" in testbot.ask("m1", "新客户王大锤，电话13800001111，对原油期权感兴趣", message_id="m-200")
+    assert "已登记线索" in testbot.ask("m1", "确认", message_id="m-201")
     crm.expire_all()
     lead = crm.scalar(select(Client).where(Client.name == "王大锤"))
     assert lead.source_message_id == "m-200,m-201"
@@ -63,10 +44,9 @@ def test_a_confirmed_write_keeps_the_request_and_the_confirmation(app, crm):
     assert entry.details["source"]["text"] == lead.source_text
 
 
-def test_a_request_completed_by_answering_the_question_keeps_both_messages(app, crm):
-    talk = Talk(app, "m1")
-    assert "几倍" in talk.send("帮张三申请手续费优惠", "m-300")
-    assert "#" in talk.send("1.2倍", "m-301")
+def test_a_request_completed_by_answering_the_question_keeps_both_messages(app, crm, testbot):
+    assert "几倍" in testbot.ask("m1", "帮张三申请手续费优惠", message_id="m-300")
+    assert "#" in testbot.ask("m1", "1.2倍", message_id="m-301")
     crm.expire_all()
     request = crm.scalar(select(ApprovalRequest))
     assert request.details["fee_multiple"] == "1.2"
@@ -75,12 +55,11 @@ def test_a_request_completed_by_answering_the_question_keeps_both_messages(app, 
     assert entry.details["source"]["text"] == "帮张三申请手续费优惠\n1.2倍"
 
 
-def test_a_new_request_after_an_abandoned_question_starts_a_new_exchange(app, crm):
-    talk = Talk(app, "m1")
-    talk.send("张伟今天电话沟通了套保", "m-400")
-    answer = talk.send("今天下午拜访了张三，聊了套保方案", "m-401")  # not an answer: a request of its own
+def test_a_new_request_after_an_abandoned_question_starts_a_new_exchange(app, crm, testbot):
+    testbot.ask("m1", "张伟今天电话沟通了套保", message_id="m-400")
+    answer = testbot.ask("m1", "今天下午拜访了张三，聊了套保方案", message_id="m-401")  # not an answer: a request of its own
     if "请确认" in answer:
-        talk.send("确认", "m-402")
+        testbot.ask("m1", "确认", message_id="m-402")
     crm.expire_all()
     interaction = crm.scalar(select(Interaction))
     assert interaction.source_text.startswith("今天下午拜访了张三")

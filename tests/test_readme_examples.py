@@ -4,7 +4,6 @@ order, as the demo's first account manager after `brokerbot risk scan` (approval
 that manager's supervisor, who is the approver)."""
 from __future__ import annotations
 
-import logging
 import re
 from datetime import datetime
 from pathlib import Path
@@ -12,9 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.adapters.terminal import TerminalSession
 from bot.alerting import Alerting
-from bot.pipeline import Pipeline
 from crm_core.risk.alerts import Alert
 from crm_core.approvals import ApprovalRequest, ApprovalStatus
 from crm_core.clients import Client, Lifecycle
@@ -22,6 +19,7 @@ from bot.demo.seed import seed_demo
 from crm_core.interactions import Interaction
 from crm_core.reminders import Reminder
 from crm_core.staff import Staff
+from tests.testbot import TestBot
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 NOW = datetime.fromisoformat("2026-11-18T10:30:00+08:00")  # a Wednesday morning, trading
@@ -67,20 +65,6 @@ def test_the_readme_lists_what_this_test_runs():
     assert len(approval_examples()) == 4
 
 
-class Chat:
-    """One staff member's terminal chat, recording the intent the pipeline took for each line."""
-
-    def __init__(self, app, login: str, caplog):
-        self.session = TerminalSession(login, Pipeline(app).handle, now=NOW, tz=app.db.tz)
-        self.caplog = caplog
-
-    def send(self, text: str) -> tuple[str | None, str]:
-        self.caplog.clear()
-        reply = self.session.send(text).text
-        taken = [r.intent for r in self.caplog.records if r.name == "brokerbot.pipeline" and hasattr(r, "intent")]
-        return (taken[-1] if taken else None), reply
-
-
 @pytest.fixture
 def demo_app(app):
     with app.db.transaction() as session:
@@ -91,11 +75,11 @@ def demo_app(app):
         return app, manager.login, manager.supervisor.login
 
 
-def exchange(chat: Chat, intents: tuple[str, ...], example: str) -> str:
-    """Sends the example and what a person types next; each answer is one of the intents and no
-    failure, and the last one of a question about a client shows its figures."""
-    for step, text in enumerate([example, *FOLLOW_UPS.get(example, [])]):
-        taken, reply = chat.send(text)
+def exchange(bot: TestBot, login: str, intents: tuple[str, ...], example: str) -> str:
+    """`login` sends the example and what a person types next; each answer is one of the intents
+    and no failure, and the last one of a question about a client shows its figures."""
+    for text in [example, *FOLLOW_UPS.get(example, [])]:
+        reply, taken = bot.ask(login, text), bot.intent
         where = f"{example!r} / {text!r} -> {taken}: {reply[:300]!r}"
         assert taken in intents, where
         assert not any(bad in reply for bad in BAD), where
@@ -104,25 +88,24 @@ def exchange(chat: Chat, intents: tuple[str, ...], example: str) -> str:
     return reply
 
 
-def test_every_readme_example_answers_on_the_demo(demo_app, caplog):
+def test_every_readme_example_answers_on_the_demo(demo_app):
     app, login, supervisor = demo_app
-    caplog.set_level(logging.INFO, logger="brokerbot.pipeline")
-    manager, approver = Chat(app, login, caplog), Chat(app, supervisor, caplog)
+    bot = TestBot(app, now=NOW)
 
     intents = {"张三的保证金还够吗": ("query_margin",), "他的持仓呢": ("query_positions",),
                "张伟的保证金": ("query_margin",), "李四的保证金": ("query_margin",), "我的风险预警": ("list_alerts",)}
     for example in QUICK_START:
         if example == "李四的保证金":  # another team's client: the intent, and no figure at all
-            taken, reply = manager.send(example)
-            assert taken == "query_margin" and not MONEY.search(reply), reply
+            reply = bot.ask(login, example)
+            assert bot.intent == "query_margin" and not MONEY.search(reply), reply
             continue
-        exchange(manager, intents[example], example)
+        exchange(bot, login, intents[example], example)
 
     for row, example in table_examples():
         decision = "decide_approval" in row and re.match(r"(同意|驳回|approve|reject)", example)
-        exchange(approver if decision else manager, row, example)
+        exchange(bot, supervisor if decision else login, row, example)
     for example in approval_examples():
-        exchange(manager, ("request_approval",), example)
+        exchange(bot, login, ("request_approval",), example)
 
     # The writes were made, not just answered.
     with app.db.session() as session:

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import event, func, select
 
 from bot.app import App
-from bot.events import ChatEvent
 from bot.service import Service
 from crm_core.risk.alerts import Alert, AlertKind, AlertLevel, AlertNotification, AlertStatus
 from crm_core.outbox import OutboxMessage, OutboxStatus
@@ -19,6 +18,7 @@ from crm_core.staff import Role
 from tests import factories as f
 from tests.fakes.dingtalk_server import FakeDingTalk
 from tests.fakes.wecom_server import FakeWeCom
+from tests.testbot import TestBot
 
 T0 = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai, a Wednesday session
 DING_TOKEN, DING_SECRET = "risk-ding-token", "SECfake0123456789"
@@ -80,6 +80,12 @@ overrides:
     svc.stop()
 
 
+@pytest.fixture
+def bot(service) -> TestBot:
+    """The service's people writing to the bot on WeCom."""
+    return TestBot(service.app, now=T0, platform="wecom", pipeline=service.pipeline)
+
+
 def snap(svc, account_no, at, balance, margin, exchange_margin=None, **more):
     with svc.app.db.transaction() as session:
         row = f.snapshot(session, account_no, at, balance, margin, exchange_margin)
@@ -105,10 +111,6 @@ def outbox(svc, **where):
 def alerts(svc):
     with svc.app.db.session() as session:
         return {a.account.account_no: a for a in session.scalars(select(Alert).order_by(Alert.id))}
-
-
-def say(svc, user, text, at):
-    return svc.pipeline.handle(ChatEvent("wecom", f"m-{user}-{text}", user, text, at)).text
 
 
 def test_a_margin_call_reaches_the_manager_and_both_risk_groups_once_with_figures_and_an_id(service, fakes):
@@ -139,19 +141,19 @@ def test_a_margin_call_reaches_the_manager_and_both_risk_groups_once_with_figure
                    if e.recipient == "wangfang")
 
 
-def test_acknowledging_in_chat_is_answered_and_recorded_and_other_teams_learn_nothing(service):
+def test_acknowledging_in_chat_is_answered_and_recorded_and_other_teams_learn_nothing(service, bot):
     ingest(service, T0, ("A-100", "1000000.00", "1023500.00"))
     alert = alerts(service)["A-100"]
-    assert "没有找到" in say(service, "lijun", f"收到 #{alert.id} 已处理", T0)
-    answer = say(service, "wangfang", f"收到 #{alert.id}，已电话通知客户追保", T0 + timedelta(minutes=3))
+    assert "没有找到" in bot.ask("lijun", f"收到 #{alert.id} 已处理", at=T0)
+    answer = bot.ask("wangfang", f"收到 #{alert.id}，已电话通知客户追保", at=T0 + timedelta(minutes=3))
     assert f"已确认 #{alert.id}" in answer and "已电话通知客户追保" in answer
     acked = alerts(service)["A-100"]
     assert acked.status == AlertStatus.acknowledged and acked.ack_comment == "已电话通知客户追保"
     assert acked.source_platform == "wecom" and acked.source_text == f"收到 #{alert.id}，已电话通知客户追保"
-    assert "王芳" in say(service, "zhousup", f"收到 #{alert.id} 我来跟进", T0 + timedelta(minutes=4))
-    listing = say(service, "wangfang", "我的风险预警", T0)
+    assert "王芳" in bot.ask("zhousup", f"收到 #{alert.id} 我来跟进", at=T0 + timedelta(minutes=4))
+    listing = bot.ask("wangfang", "我的风险预警", at=T0)
     assert f"#{alert.id}" in listing and "已确认" in listing
-    assert "没有" in say(service, "lijun", "我的风险预警", T0)
+    assert "没有" in bot.ask("lijun", "我的风险预警", at=T0)
 
 
 def test_exchange_risk_over_100_escalates_to_force_close_and_a_fall_resolves_where_announced(service):
@@ -193,9 +195,9 @@ def test_an_unacknowledged_margin_call_escalates_to_the_supervisor_and_groups_on
     assert len(again) == 2 and all("再次提醒" in text for text in again)
 
 
-def test_an_acknowledged_margin_call_does_not_escalate(service):
+def test_an_acknowledged_margin_call_does_not_escalate(service, bot):
     ingest(service, T0, ("A-100", "1000000.00", "1023500.00"))
-    say(service, "wangfang", f"收到 #{alerts(service)['A-100'].id} 客户已入金", T0 + timedelta(minutes=2))
+    bot.ask("wangfang", f"收到 #{alerts(service)['A-100'].id} 客户已入金", at=T0 + timedelta(minutes=2))
     before = len(outbox(service))
     service.alerting.follow_up(T0 + timedelta(hours=2))
     assert len(outbox(service)) == before

@@ -11,7 +11,7 @@ from tests import factories as f
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.slack_sign import block_actions, dm_message, retry_of, sign
 from tests.running import running
-from tests.test_chat import SNAP_AT
+from tests.worlds import SNAP_AT
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 

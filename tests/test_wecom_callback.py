@@ -23,7 +23,7 @@ from tests import factories as f
 from tests.fakes.wecom_crypto import CallbackClient, parse_xml
 from tests.fakes.wecom_server import FakeWeCom
 from tests.running import running
-from tests.test_chat import SNAP_AT
+from tests.worlds import SNAP_AT
 
 TOKEN, AES_KEY, CORP = "brokerbotToken", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wwfakecorp0001"
 
