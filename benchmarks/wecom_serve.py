@@ -59,7 +59,7 @@ def install() -> None:
     from sqlalchemy.pool import Pool, QueuePool
     from wechatpy.enterprise.crypto import WeChatCrypto
 
-    import bot.adapters.wecom as adapter
+    import bot.platforms.wecom.adapter as adapter
     import bot.pipeline as pipeline
     from crm_core import conversations
     from notifiers.outbox import Dispatcher

@@ -13,4 +13,7 @@ class ChatEvent:
     text: str
     received_at: datetime
     chat_type: str = "direct"  # direct | group
-    chat_id: str | None = None
+    chat_id: str | None = None  # where it was asked (a group, a channel); the answer goes there
+    # A second dedupe key, given back when the answer is refused: a card click's "one per person
+    # per card" (bot.pipeline.Pipeline.dedupe).
+    once_key: str | None = None

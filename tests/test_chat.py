@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.adapters.terminal import TerminalSession
+from bot.platforms.terminal.adapter import TerminalSession
 from bot.pipeline import Pipeline
 from crm_core import audit
 from crm_core.clients import Client

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.adapters.terminal import TerminalSession
+from bot.platforms.terminal.adapter import TerminalSession
 from bot.alerting import Alerting
 from bot.pipeline import Pipeline
 from crm_core.risk.alerts import Alert

@@ -3,15 +3,15 @@
 Facts (dingtalk-stream 0.24.3 sources and open.dingtalk.com, checked 2026; STYLE.md):
 - Stream: the SDK acks a CALLBACK frame only after the handler's process() returns, and the gateway
   pushes a frame again when its ack is late; so process() hands the work to a thread pool and
-  returns at once, and messages are claimed by msgId so a redelivery answers once.
+  returns at once; a message's id is its msgId, so the pipeline's dedupe answers a redelivery once.
 - HTTP mode signs each callback: headers `timestamp` (ms) and `sign` =
   Base64(HmacSHA256(appSecret, timestamp + "\\n" + appSecret)), the timestamp within one hour.
 - Card button clicks (callbackType=STREAM) arrive over Stream on /v1.0/card/instances/callback with
   {outTrackId, userId, content: JSON {cardPrivateData: {actionIds, params}}}; a card answers each
   person's first click only, and a click the pipeline refuses (not theirs to decide) not at all:
   the card stays as it was. A click pushed again (the frame's messageId) is answered once.
-A reply showing one client's figures never goes to a group: it goes to the asker's direct chat,
-and the group is told so.
+A reply showing one client's figures never goes to a group (bot.delivery): it goes to the asker's
+direct chat, and the group is told so.
 """
 from __future__ import annotations
 
@@ -34,8 +34,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import or_, select
 
+from bot.delivery import deliver
 from bot.events import ChatEvent
-from crm_core.inbox import claim, release
 from crm_core.outbox import OutboxMessage
 from intents.rules import language_of
 from messaging.replies import Reply
@@ -119,16 +119,10 @@ class DingTalk:
         except Exception:  # the pipeline answers its own errors; this is delivery or parsing
             log.exception("DingTalk callback %s failed", data.get("msgId") or data.get("outTrackId"))
 
-    def _claimed(self, key: str) -> bool:
-        with self.service.app.db.transaction() as session:
-            return claim(session=session, platform="dingtalk", key=key, now=datetime.now(timezone.utc))
-
     def on_message(self, data: dict) -> None:
         parsed = message_event(data)
-        if parsed is None or not self._claimed(parsed[0].message_id):
-            return  # nothing to answer, or a redelivery of what was taken
-        event, where = parsed
-        self.respond(event, where)
+        if parsed is not None:  # None: pictures and other messages without text
+            self.respond(*parsed)
 
     def on_click(self, data: dict) -> None:
         track, user = data.get("outTrackId"), data.get("userId")
@@ -145,22 +139,17 @@ class DingTalk:
         if body.get("asker", user) != user:
             log.info("card %s clicked by %s, not by %s who asked; ignored", track, user, body["asker"])
             return
-        frame = data.get(FRAME_ID)
-        if frame and not self._claimed(f"click:{frame}"):
-            return  # the gateway pushing the same click again
-        key = f"card:{track}:{user}"  # one person's click cannot use up another's
-        if not self._claimed(key):
-            return  # a card answers their first click only
         group = target.removeprefix(GROUP) if target.startswith(GROUP) else None
         where = Where(user, group, body.get("session_webhook"), int(body.get("session_webhook_expires") or 0))
-        event = ChatEvent("dingtalk", f"card:{track}:{frame or user}", user, str(value), datetime.now(timezone.utc),
-                          "group" if group else "direct", group or user)
+        frame = data.get(FRAME_ID)  # the same when the gateway pushes the click again
+        event = ChatEvent("dingtalk", f"click:{frame or uuid.uuid4().hex}", user, str(value),
+                          datetime.now(timezone.utc), "group" if group else "direct", group or user,
+                          once_key=f"card:{track}:{user}")  # a card answers each person's first click only
         with self._turn(user):
             reply = self.service.pipeline.handle(event)
-            if reply.refused:  # not theirs to decide: the card stays as it was, for its approver
-                with self.service.app.db.transaction() as session:
-                    release(session=session, platform="dingtalk", key=key)
-            else:
+            if reply is None:
+                return
+            if not reply.refused:  # refused: not theirs to decide, the card stays as it was, for its approver
                 self._chosen(card, track, body, str(value))
             self.answer(event, reply, where)
 
@@ -184,17 +173,17 @@ class DingTalk:
 
     def respond(self, event: ChatEvent, where: Where) -> None:
         with self._turn(event.user_id):
-            self.answer(event, self.service.pipeline.handle(event), where)
+            reply = self.service.pipeline.handle(event)
+            if reply is not None:  # None: a redelivery of what was taken
+                self.answer(event, reply, where)
 
     def answer(self, event: ChatEvent, reply: Reply, where: Where) -> None:
-        with self.service.app.db.transaction() as session:
-            if where.group and reply.private:
-                self._queue(session, where.user, reply, Where(where.user))  # the group's webhook posts in the group
-                note = self.service.app.messages.t("answered_in_dm", language_of(event.text) or "zh")
-                self._queue(session, GROUP + where.group, Reply(note), where)
-            else:
-                self._queue(session, GROUP + where.group if where.group else where.user, reply, where)
-        self.service.dispatcher.run_once()
+        def queue(session, target: str, reply: Reply) -> None:
+            in_group = where.group is not None and target == where.group
+            # The group's sessionWebhook posts in the group: a direct message from a group goes without it.
+            self._queue(session, GROUP + target if in_group else target, reply,
+                        where if in_group or where.group is None else Where(where.user))
+        deliver(self.service, event, reply, queue=queue)
 
     @staticmethod
     def _queue(session, target: str, reply: Reply, where: Where) -> None:
