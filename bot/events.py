@@ -7,7 +7,7 @@ from datetime import datetime
 
 @dataclass(frozen=True)
 class ChatEvent:
-    platform: str  # terminal | wecom | dingtalk | slack
+    platform: str  # a registered platform (bot/platforms/): terminal, wecom, dingtalk, slack
     message_id: str  # the platform's id; the dedupe key
     user_id: str  # the platform's user id (terminal: the staff login)
     text: str
