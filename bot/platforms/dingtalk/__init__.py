@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, SecretStr
 
+from bot.platforms.dingtalk.adapter import DingTalk
 from bot.platforms.registry import settings_view
 from notifiers.dingtalk import DingTalkSender
 
@@ -40,8 +41,6 @@ class DingTalkPlatform:
     def adapter(self, service):
         """The adapter (built once per service): Stream client, or the router for HTTP mode."""
         def build():
-            from bot.platforms.dingtalk.adapter import DingTalk  # dingtalk_stream: only when configured
-
             s = self.settings(service.app.settings)
             return DingTalk(service, client_id=s.client_id, client_secret=s.client_secret.get_secret_value(),
                             api_base=s.api_base)

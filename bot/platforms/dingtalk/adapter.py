@@ -1,9 +1,10 @@
 """DingTalk (钉钉) app robot: Stream mode (default) or HTTP mode at POST /dingtalk/callback.
 
 Facts (dingtalk-stream 0.24.3 sources and open.dingtalk.com, checked 2026; STYLE.md):
-- Stream: the SDK acks a CALLBACK frame only after the handler's process() returns, and the gateway
-  pushes a frame again when its ack is late; so process() hands the work to a thread pool and
-  returns at once; a message's id is its msgId, so the pipeline's dedupe answers a redelivery once.
+- Stream (stream.py): the SDK acks a CALLBACK frame only after the handler's process() returns, and
+  the gateway pushes a frame again when its ack is late; so process() hands the work to a thread
+  pool and returns at once; a message's id is its msgId, so the pipeline's dedupe answers a
+  redelivery once.
 - HTTP mode signs each callback: headers `timestamp` (ms) and `sign` =
   Base64(HmacSHA256(appSecret, timestamp + "\\n" + appSecret)), the timestamp within one hour.
 - Card button clicks (callbackType=STREAM) arrive over Stream on /v1.0/card/instances/callback with
@@ -15,13 +16,11 @@ direct chat, and the group is told so.
 """
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import logging
-import os
 import threading
 import time
 import uuid
@@ -36,6 +35,7 @@ from sqlalchemy import or_, select
 
 from bot.delivery import deliver
 from bot.events import ChatEvent
+from bot.platforms.dingtalk.stream import FRAME_ID, Stream
 from crm_core.outbox import OutboxMessage
 from intents.rules import language_of
 from messaging.replies import Reply
@@ -43,12 +43,7 @@ from notifiers.dingtalk import GROUP
 from notifiers.outbox import enqueue
 
 log = logging.getLogger("brokerbot.dingtalk")
-stream_log = logging.getLogger("brokerbot.dingtalk.stream")  # the SDK's own messages
-
-BOT_TOPIC = "/v1.0/im/bot/messages/get"
-CARD_TOPIC = "/v1.0/card/instances/callback"
 ONE_HOUR_MS = 3_600_000
-FRAME_ID = "_frameMessageId"  # the Stream frame's messageId, added to a click's data: the same on a redelivery
 
 
 def valid_signature(secret: str, timestamp: str | None, sign: str | None, now_ms: int) -> bool:
@@ -86,25 +81,12 @@ def message_event(data: dict) -> tuple[ChatEvent, Where] | None:
     return event, Where(user, group, data.get("sessionWebhook"), int(data.get("sessionWebhookExpiredTime") or 0))
 
 
-def point_sdk_at(api_base: str):
-    """dingtalk_stream, talking to api_base. The SDK reads DINGTALK_OPENAPI_ENDPOINT once, at import,
-    into module globals and DingTalkStreamClient.OPEN_CONNECTION_API, so both are set here too."""
-    os.environ["DINGTALK_OPENAPI_ENDPOINT"] = api_base
-    import dingtalk_stream
-    from dingtalk_stream import card_replier, chatbot, stream, utils
-
-    for module in (utils, stream, chatbot, card_replier):
-        module.DINGTALK_OPENAPI_ENDPOINT = api_base
-    dingtalk_stream.DingTalkStreamClient.OPEN_CONNECTION_API = api_base + "/v1.0/gateway/connections/open"
-    return dingtalk_stream
-
-
 class DingTalk:
     def __init__(self, service, *, client_id: str, client_secret: str, api_base: str):
         self.service = service
         self.client_id, self.client_secret, self.api_base = client_id, client_secret, api_base.rstrip("/")
         self.workers = ThreadPoolExecutor(max_workers=16, thread_name_prefix="dingtalk")
-        self._thread: threading.Thread | None = None
+        self._stream: Stream | None = None
         self._turns: dict[str, threading.Lock] = {}
         self._turns_lock = threading.Lock()
 
@@ -220,62 +202,13 @@ class DingTalk:
 
     # -- Stream mode --------------------------------------------------------------------------
     def start_stream(self) -> None:
-        sdk = point_sdk_at(self.api_base)
-
-        self._stopping = threading.Event()
-        self._quiet = logging.Filter()
-        self._quiet.filter = lambda record: not self._stopping.is_set()  # the SDK logs a stop as an error
-        stream_log.addFilter(self._quiet)
-        client = sdk.DingTalkStreamClient(sdk.Credential(self.client_id, self.client_secret), logger=stream_log)
-        client.register_callback_handler(BOT_TOPIC, _acking(sdk, lambda data, _: self.submit(self.on_message, data)))
-        client.register_callback_handler(CARD_TOPIC, _acking(sdk, lambda data, frame: self.submit(
-            self.on_click, {**data, FRAME_ID: frame})))
-        self._loop = asyncio.new_event_loop()
-        self._task = self._loop.create_task(client.start())
-        self._thread = threading.Thread(target=self._run, name="dingtalk-stream", daemon=True)
-        self._thread.start()
-        log.info("DingTalk Stream client started")
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        try:
-            self._loop.run_until_complete(self._task)
-        except BaseException:  # cancelled by stop_stream
-            pass
-        finally:
-            leftovers = asyncio.all_tasks(self._loop)  # the SDK's keepalive pings
-            for task in leftovers:
-                task.cancel()
-            self._loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
-            self._loop.close()
-
-    def stop_stream(self) -> None:
-        if self._thread is None:
-            return
-        self._stopping.set()
-        deadline = time.monotonic() + 10
-        # DingTalkStreamClient.start() catches one CancelledError and sleeps, so cancel until it ends.
-        while self._thread.is_alive() and time.monotonic() < deadline:
-            try:
-                self._loop.call_soon_threadsafe(self._task.cancel)
-            except RuntimeError:  # the loop closed in between
-                break
-            self._thread.join(0.05)
-        stream_log.removeFilter(self._quiet)
-        self._thread = None
+        self._stream = Stream(self.client_id, self.client_secret, self.api_base,
+                              on_message=lambda data: self.submit(self.on_message, data),
+                              on_click=lambda data: self.submit(self.on_click, data))
+        self._stream.start()
 
     def close(self) -> None:
-        self.stop_stream()
+        if self._stream is not None:
+            self._stream.stop()
+            self._stream = None
         self.workers.shutdown(wait=True)
-
-
-def _acking(sdk, hand_over: Callable[[dict, str | None], None]):
-    """A Stream handler that hands the frame's data and messageId over and returns, so the SDK acks
-    at once."""
-
-    class Acking(sdk.CallbackHandler):
-        async def process(self, callback):
-            hand_over(callback.data, callback.headers.message_id)
-            return sdk.AckMessage.STATUS_OK, {}
-
-    return Acking()
