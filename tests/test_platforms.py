@@ -102,3 +102,14 @@ def test_without_the_platform_nothing_routes_to_it(app, session):
     assert direct_channel(m2, settings) == ("wecom", "liuyang")
     assert registry.get("pager") is None
     assert [p.name for p in registry.platforms()] == ["wecom", "dingtalk", "slack", "terminal"]
+
+
+def test_a_private_answer_asked_in_a_group_of_any_platform_goes_to_the_asker(app, session, pager):
+    f.staff(session, "m2", "刘洋", Role.manager, f.team(session, "东区"))
+    session.commit()
+    service = Service(App(app.settings))
+    asked = ChatEvent("pager", "g-1", "m2", "张三的保证金", datetime.now(timezone.utc), "group", "G1")
+    deliver(service, asked, Reply("张三 风险度 85.00%", private=True))
+    deliver(service, asked, Reply("帮助：……"))
+    assert [(target, body["text"]) for target, body in pager.sent] == [
+        ("m2", "张三 风险度 85.00%"), ("G1", service.app.messages.t("answered_in_dm", "zh")), ("G1", "帮助：……")]
