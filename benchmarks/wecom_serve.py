@@ -59,7 +59,7 @@ def install() -> None:
     from sqlalchemy.pool import Pool, QueuePool
     from wechatpy.enterprise.crypto import WeChatCrypto
 
-    import bot.adapters.wecom as adapter
+    import bot.platforms.wecom.adapter as adapter
     import bot.pipeline as pipeline
     from crm_core import conversations
     from notifiers.outbox import Dispatcher
@@ -68,7 +68,7 @@ def install() -> None:
     wrap(WeChatCrypto, "decrypt_message", "callback: decrypt (wechatpy)")
     wrap(WeChatCrypto, "encrypt_message", "callback: encrypt passive reply (wechatpy)")
     wrap(adapter, "_event", "callback: parse XML")
-    wrap(adapter, "claim", "callback: claim MsgId (insert, no commit)")
+    wrap(pipeline, "claim", "pipeline: dedupe, claim MsgId (insert + commit)")
     wrap(adapter, "enqueue_reply" if hasattr(adapter, "enqueue_reply") else "enqueue",
          "callback: enqueue reply in outbox (no commit)")
     wrap(pipeline.Pipeline, "handle", "pipeline: whole message")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.pipeline import direct_notifier
+from bot.delivery import direct_notifier
 from crm_core.approvals import overdue
 from crm_core.base import utcnow
 from intents.approval_cards import card

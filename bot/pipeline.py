@@ -1,9 +1,11 @@
 """One message through brokerbot, the same for every platform:
 
-    ChatEvent -> middleware (errors, database session, identity, conversation state)
+    ChatEvent -> middleware (dedupe, errors, database session, identity, conversation state)
               -> recognise -> resolve the client (permission) -> handler -> Reply
 
-Middleware are functions `(ctx, next) -> Reply` run in order; each may stop the chain.
+Middleware are functions `(ctx, next) -> Reply` run in order; each may stop the chain. `handle`
+returns None for an event already answered (a platform's retry): dedupe is durable (crm_core.inbox),
+so it holds across restarts and replicas.
 """
 from __future__ import annotations
 
@@ -13,11 +15,13 @@ from typing import Callable
 
 from bot.events import ChatEvent
 from bot.logs import new_correlation_id
-from bot.routing import address
+from bot.delivery import direct_notifier
+from bot.platforms import registry
 from crm_core import audit, conversations
 from crm_core.base import Source
-from crm_core.staff import Staff, get_staff, staff_by_platform_id
-from intents.context import HandlerContext, Notify
+from crm_core.inbox import claim, release
+from crm_core.staff import Staff, staff_by_platform_id
+from intents.context import HandlerContext
 from intents.dialog import Dialog
 from intents.masking import mask_personal
 from intents.mentions import index_seen_by
@@ -26,7 +30,6 @@ from intents.registry import PACKAGES, load_all
 from intents.rules import language_of
 from intents.types import Intent
 from messaging.replies import Reply
-from notifiers.outbox import enqueue
 
 log = logging.getLogger("brokerbot.pipeline")
 
@@ -47,29 +50,16 @@ class Turn:
 Middleware = Callable[[Turn, Callable[[], Reply]], Reply]
 
 
-def direct_notifier(session, settings, now=None) -> Notify:
-    """notify(staff, reply, purpose=, ref=): a direct message to a staff member through the outbox,
-    queued in `session`'s transaction, on the platform bot.routing.direct_channel names; when none
-    reaches them it is kept undeliverable with the reason (sent once one does) and this says False."""
-    def notify(staff: Staff, reply: Reply, *, purpose: str = "notice", ref: str | None = None) -> bool:
-        channel, target, reason = address(staff, settings)
-        if reason is not None:
-            log.warning("%s cannot be reached (%s); %s message kept until they can", staff.login, reason, purpose)
-        enqueue(session=session, channel=channel, target=target, reply=reply, purpose=purpose, ref=ref, now=now,
-                unrouted=reason)
-        return reason is None
-    return notify
-
-
 class Pipeline:
     def __init__(self, app, recognizer: Recognizer | None = None):
         self.app = app
         self.recognizer = recognizer or build_recognizer(app.settings)
         self.handlers = load_all((*PACKAGES, *app.settings.intent_packages))
-        self.middleware: list[Middleware] = [self.errors, self.database, self.identity, self.conversation]
+        self.platforms = registry.load_all()
+        self.middleware: list[Middleware] = [self.dedupe, self.errors, self.database, self.identity, self.conversation]
 
     # -- entry point --------------------------------------------------------------------------
-    def handle(self, event: ChatEvent) -> Reply:
+    def handle(self, event: ChatEvent) -> Reply | None:
         turn = Turn(event=event, lang=language_of(event.text) or "zh", correlation_id=new_correlation_id())
         chain = list(self.middleware)
 
@@ -80,7 +70,33 @@ class Pipeline:
 
         return call(0)
 
+    def once(self, event: ChatEvent, answer: Callable[[], Reply]) -> Reply | None:
+        """`answer()` under the dedupe middleware alone: an answer the adapter knows without the
+        pipeline (a click on a stale card) is given once too; None for a retry."""
+        return self.dedupe(Turn(event=event, lang="zh", correlation_id=new_correlation_id()), answer)
+
     # -- middleware ---------------------------------------------------------------------------
+    def dedupe(self, turn: Turn, nxt) -> Reply | None:
+        """Each event is answered once: its message_id is claimed before the answer (a retry finds
+        it taken and gets None). An event with `once_key` (a card click: one per person per card)
+        claims that too, and gives it back when the answer is refused (someone else's approval
+        card): the card keeps its buttons for the person who may decide. A claim that cannot be
+        made (database down) raises, so the platform retries."""
+        event = turn.event
+        platform = self.platforms.get(event.platform)
+        if platform is not None and not platform.dedupe:
+            return nxt()
+        keys = [event.message_id] + ([event.once_key] if event.once_key else [])
+        for key in keys:
+            with self.app.db.transaction() as session:
+                if not claim(session=session, platform=event.platform, key=key, now=event.received_at):
+                    return None
+        reply = nxt()
+        if reply is not None and reply.refused and event.once_key:
+            with self.app.db.transaction() as session:
+                release(session=session, platform=event.platform, key=event.once_key)
+        return reply
+
     def errors(self, turn: Turn, nxt) -> Reply:
         try:
             return nxt()
@@ -102,10 +118,7 @@ class Pipeline:
 
     def identity(self, turn: Turn, nxt) -> Reply:
         event = turn.event
-        if event.platform == "terminal":
-            staff = get_staff(session=turn.session, login=event.user_id)
-        else:
-            staff = staff_by_platform_id(session=turn.session, platform=event.platform, user_id=event.user_id)
+        staff = staff_by_platform_id(session=turn.session, platform=event.platform, user_id=event.user_id)
         if staff is None or not staff.active:
             log.warning("message from unknown %s user %s", event.platform, event.user_id)
             audit.record(session=turn.session, actor=f"{event.platform}:{event.user_id}", action="access.denied",

@@ -1,30 +1,25 @@
-"""Where a direct message to a staff member goes (SPEC section 4, staff notify_via)."""
+"""Where a direct message to a staff member goes (SPEC section 4, staff notify_via), over the
+platform registry (bot/platforms/registry.py)."""
 from __future__ import annotations
 
+from bot.platforms import registry
 from bot.settings import Settings
 from crm_core.staff import Staff
 from notifiers.outbox import UNROUTED
 
-ORDER = ("wecom", "dingtalk", "slack")
-
 
 def configured_platforms(settings: Settings) -> list[str]:
-    on = {
-        "wecom": bool(settings.wecom_corp_id and settings.wecom_secret and settings.wecom_agent_id),
-        "dingtalk": bool(settings.dingtalk_client_id and settings.dingtalk_client_secret),
-        "slack": bool(settings.slack_bot_token),
-    }
-    return [name for name in ORDER if on[name]]
+    """The platforms that carry direct messages and are configured, in routing order."""
+    return [platform.name for platform in registry.configured(settings)]
 
 
 def identity(staff: Staff, platform: str) -> str | None:
-    return {"wecom": staff.wecom_userid, "dingtalk": staff.dingtalk_userid,
-            "slack": staff.slack_user_id}[platform]
+    return getattr(staff, registry.get(platform).identity_column)
 
 
 def direct_channel(staff: Staff, settings: Settings) -> tuple[str, str] | None:
-    """(platform, user id): the platform named in notify_via, else the first configured of
-    WeCom, DingTalk, Slack on which the person has an identity."""
+    """(platform, user id): the platform named in notify_via, else the first configured (in the
+    registry's order: WeCom, DingTalk, Slack) on which the person has an identity."""
     platforms = configured_platforms(settings)
     preferred = [staff.notify_via] if staff.notify_via in platforms else []
     for platform in preferred + platforms:
@@ -34,19 +29,17 @@ def direct_channel(staff: Staff, settings: Settings) -> tuple[str, str] | None:
     return None
 
 
-NAMES = {"wecom": "WeCom", "dingtalk": "DingTalk", "slack": "Slack"}
-
-
 def no_route(staff: Staff, settings: Settings) -> str:
     """Why no direct message reaches this person, for the evidence (e.g. "王芳 has no WeCom id")."""
-    platforms = configured_platforms(settings)
+    every = [p for p in registry.platforms() if p.routable]
+    platforms = registry.configured(settings)
     reasons = []
-    if not any(identity(staff, platform) for platform in ORDER):
-        reasons.append(f"{staff.name} has no {'/'.join(NAMES[p] for p in ORDER)} id")
+    if not any(identity(staff, p.name) for p in every):
+        reasons.append(f"{staff.name} has no {'/'.join(p.label for p in every)} id")
     if not platforms:
         reasons.append("no platform configured")
     elif not reasons:
-        reasons.append(f"{staff.name} has no {'/'.join(NAMES[p] for p in platforms)} id")
+        reasons.append(f"{staff.name} has no {'/'.join(p.label for p in platforms)} id")
     return "; ".join(reasons)
 
 

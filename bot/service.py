@@ -9,7 +9,8 @@ from bot.alerting import Alerting
 from bot.app import App
 from bot.approvals import remind_overdue
 from bot.pipeline import Pipeline
-from bot.routing import configured_platforms, direct_channel, no_route
+from bot.platforms import registry
+from bot.routing import direct_channel, no_route
 from bot.scheduler import Scheduler
 from crm_core.inbox import forget_old
 from crm_core.suitability import queue_expiry_reminders
@@ -21,27 +22,13 @@ log = logging.getLogger("brokerbot.service")
 
 
 def build_senders(app: App) -> dict[str, Sender]:
-    """A sender for each platform the settings configure."""
-    s = app.settings
+    """A sender for each platform the settings configure, and the group robots of channels.yaml."""
     senders: dict[str, Sender] = {}
-    if "wecom" in configured_platforms(s):
-        from notifiers.wecom import WeComClient
-
-        senders["wecom"] = WeComClient(app.db, api_base=s.wecom_api_base, corp_id=s.wecom_corp_id,
-                                       secret=s.wecom_secret, agent_id=s.wecom_agent_id)
-    if "dingtalk" in configured_platforms(s):
-        from notifiers.dingtalk import DingTalkSender
-
-        senders["dingtalk"] = DingTalkSender(
-            app.db, api_base=s.dingtalk_api_base, client_id=s.dingtalk_client_id,
-            client_secret=s.dingtalk_client_secret, robot_code=s.dingtalk_robot_code or s.dingtalk_client_id,
-            cards=s.dingtalk_mode != "http")  # card clicks come over Stream only
-    if "slack" in configured_platforms(s):
-        from slack_sdk import WebClient
-
-        from notifiers.slack import SlackSender
-
-        senders["slack"] = SlackSender(WebClient(token=s.slack_bot_token, base_url=s.slack_api_base, timeout=5))
+    for platform in registry.platforms():
+        if platform.configured(app.settings):
+            sender = platform.sender(app)
+            if sender is not None:
+                senders[platform.name] = sender
     senders.update(channel_senders(app))  # group robots of channels.yaml
     return senders
 
@@ -52,6 +39,7 @@ class Service:
         self.pipeline = Pipeline(app)
         self.senders: dict[str, Sender] = build_senders(app) if senders is None else dict(senders)
         self.dispatcher = Dispatcher(app.db, self.senders)
+        self.adapters: dict[str, object] = {}  # the platforms' long-lived adapters, built once (adapter())
         self.scheduler = Scheduler(app.db.tz)
         self.scheduler.every(2, "outbox", self.dispatcher.run_once)
         self.scheduler.every(10, "reroute", self.reroute)
@@ -116,45 +104,23 @@ class Service:
             return 0
         return self.alerting.pre_open(now)
 
-    def slack_app(self):
-        """The slack_bolt app (built once), for /slack/events and Socket Mode."""
-        if getattr(self, "_slack", None) is None:
-            from bot.adapters.slack import build
-
-            s = self.app.settings
-            self._slack = build(self, bot_token=s.slack_bot_token, signing_secret=s.slack_signing_secret or "",
-                                api_base=s.slack_api_base)
-        return self._slack
-
-    def dingtalk(self):
-        """The DingTalk adapter (built once): Stream client, or the router for HTTP mode."""
-        if getattr(self, "_dingtalk", None) is None:
-            from bot.adapters.dingtalk import DingTalk
-
-            s = self.app.settings
-            self._dingtalk = DingTalk(self, client_id=s.dingtalk_client_id, client_secret=s.dingtalk_client_secret,
-                                      api_base=s.dingtalk_api_base)
-        return self._dingtalk
+    def adapter(self, name: str, build):
+        """The adapter `name` of this service, built by `build()` the first time it is asked for."""
+        if name not in self.adapters:
+            self.adapters[name] = build()
+        return self.adapters[name]
 
     def start(self) -> None:
-        s = self.app.settings
-        if "dingtalk" in configured_platforms(s) and s.dingtalk_mode != "http":  # Stream: no public URL needed
-            self.dingtalk().start_stream()
-        if s.slack_bot_token and s.slack_app_token:  # Socket Mode: no public URL needed
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            self._socket = SocketModeHandler(self.slack_app(), s.slack_app_token)
-            self._socket.connect()
+        for platform in registry.platforms():  # long connections (DingTalk Stream, Slack Socket Mode)
+            platform.start(self)
         self.dispatcher.recover()  # what a killed predecessor had claimed goes out now
         self.reroute()  # what was queued where no platform was configured goes out now
         self.scheduler.start()
         log.info("service started; senders: %s", ", ".join(sorted(self.senders)) or "none")
 
     def stop(self) -> None:
-        if getattr(self, "_socket", None) is not None:
-            self._socket.close()
-        if getattr(self, "_dingtalk", None) is not None:
-            self._dingtalk.close()
+        for platform in registry.platforms():
+            platform.stop(self)
         self.scheduler.shutdown()
         self.app.close()
         log.info("service stopped")

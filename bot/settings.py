@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -34,14 +34,14 @@ def _toml_file() -> Path | None:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BROKERBOT_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="BROKERBOT_", extra="ignore", validate_assignment=True)
 
     database_url: str = "sqlite:///./brokerbot.db"
     timezone: str = "Asia/Shanghai"
     config_dir: Path | None = None
     # Where generated files (the personal-data key) live; default: beside the SQLite file.
     data_dir: Path | None = None
-    secret_key: str | None = None
+    secret_key: SecretStr | None = None
     log_format: Literal["json", "text"] = "json"  # the log file: one JSON object per line, or plain lines
     # Conversation context (pending choices, "他" = the last client) expires after this idle time.
     context_idle_minutes: int = Field(default=30, ge=1)
@@ -50,21 +50,21 @@ class Settings(BaseSettings):
 
     wecom_corp_id: str | None = None
     wecom_agent_id: str | None = None
-    wecom_secret: str | None = None
-    wecom_token: str | None = None
-    wecom_aes_key: str | None = None
+    wecom_secret: SecretStr | None = None
+    wecom_token: SecretStr | None = None
+    wecom_aes_key: SecretStr | None = None
     wecom_api_base: str = "https://qyapi.weixin.qq.com"
     dingtalk_client_id: str | None = None
-    dingtalk_client_secret: str | None = None
+    dingtalk_client_secret: SecretStr | None = None
     dingtalk_robot_code: str | None = None
     dingtalk_mode: Literal["stream", "http"] = "stream"
     dingtalk_api_base: str = "https://api.dingtalk.com"
-    slack_bot_token: str | None = None
-    slack_signing_secret: str | None = None
-    slack_app_token: str | None = None
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
     slack_api_base: str = "https://slack.com/api/"
     llm_base_url: str | None = None
-    llm_api_key: str | None = None
+    llm_api_key: SecretStr | None = None
     llm_model: str | None = None
     llm_timeout_seconds: float = Field(default=3.0, gt=0)
     # Extra intent packages (importable names, comma-separated): handler modules + a catalog.yaml.
@@ -97,6 +97,11 @@ class Settings(BaseSettings):
         return self.model_copy(update={"database_url": f"sqlite:///{demo.resolve()}",
                                        "data_dir": DEMO_DIR.resolve(), "secret_key": None})
 
+    def reveal(self, name: str) -> str | None:
+        """A secret's value (SecretStr keeps it out of repr and logs), or None when unset."""
+        value = getattr(self, name)
+        return value.get_secret_value() if isinstance(value, SecretStr) else value
+
     @property
     def context_idle(self) -> timedelta:
         return timedelta(minutes=self.context_idle_minutes)
@@ -111,7 +116,7 @@ class Settings(BaseSettings):
     def resolved_secret_key(self) -> str:
         """BROKERBOT_SECRET_KEY, else the key file in the data folder, created on first run."""
         if self.secret_key:
-            return self.secret_key
+            return self.secret_key.get_secret_value()
         path = self.resolved_data_dir() / "brokerbot.key"
         if path.is_file():
             return path.read_text().strip()

@@ -55,10 +55,15 @@ def get_staff(*, session: Session, login: str) -> Staff | None:
     return session.scalar(select(Staff).where(Staff.login == login))
 
 
+# platform name -> the Staff attribute holding a person's id on it; filled by the platform registry
+# (bot/platforms/registry.py), so a new platform needs only its column here, not a code change.
+IDENTITY_COLUMNS: dict[str, str] = {}
+
+
 def staff_by_platform_id(*, session: Session, platform: str, user_id: str) -> Staff | None:
-    column = {"wecom": Staff.wecom_userid, "dingtalk": Staff.dingtalk_userid,
-              "slack": Staff.slack_user_id}[platform]
-    return session.scalar(select(Staff).where(column == user_id, Staff.active.is_(True)))
+    """The staff member (active or not: the caller tells an inactive one so) with this platform id."""
+    column = getattr(Staff, IDENTITY_COLUMNS[platform])
+    return session.scalar(select(Staff).where(column == user_id))
 
 
 def list_staff(*, session: Session) -> list[Staff]:

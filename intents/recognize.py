@@ -53,5 +53,5 @@ def build_recognizer(settings) -> Recognizer:
         LLMRecognizer,  # imports openai (~0.4 s): only when configured
     )
 
-    return Recognizer(llm=LLMRecognizer(base_url=settings.llm_base_url, api_key=settings.llm_api_key,
+    return Recognizer(llm=LLMRecognizer(base_url=settings.llm_base_url, api_key=settings.reveal("llm_api_key"),
                                         model=settings.llm_model, timeout=settings.llm_timeout_seconds))

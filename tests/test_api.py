@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
-from bot.adapters.terminal import TerminalSession
+from bot.platforms.terminal.adapter import TerminalSession
 from bot.http import create_app
 from bot.service import Service
 from crm_core import tokens

@@ -68,7 +68,7 @@ def _fingerprint(session) -> dict:
 
 
 def test_same_now_gives_the_same_dataset_on_any_database(demo, session, settings, tmp_path):
-    other = Database(f"sqlite:///{tmp_path / 'second.db'}", secret_key=settings.secret_key)
+    other = Database(f"sqlite:///{tmp_path / 'second.db'}", secret_key=settings.reveal("secret_key"))
     try:
         other.ensure_schema()
         with other.transaction() as second:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot.adapters.terminal import TerminalSession
+from bot.platforms.terminal.adapter import TerminalSession
 from bot.pipeline import Pipeline
 from bot.service import Service
 from crm_core.approvals import ApprovalRequest

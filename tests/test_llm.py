@@ -174,7 +174,7 @@ def test_build_recognizer_reads_the_settings(fake):
 
 
 def test_chat_answers_from_the_rules_when_the_llm_hangs(app, session, fake):
-    from bot.adapters.terminal import TerminalSession
+    from bot.platforms.terminal.adapter import TerminalSession
     from crm_core.staff import Role
     from tests import factories as f
 

@@ -12,7 +12,7 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy import select
 
-from bot.adapters.terminal import TerminalSession, run_lines
+from bot.platforms.terminal.adapter import TerminalSession, run_lines
 from bot.app import App
 from bot.service import build_senders
 from crm_core.outbox import OutboxMedia, OutboxMessage, OutboxStatus

@@ -64,3 +64,19 @@ def test_a_demo_folder_is_used_only_when_no_database_is_named_or_present(tmp_pat
     (tmp_path / "brokerbot.toml").unlink()
     (tmp_path / "brokerbot.db").write_bytes(b"")
     assert Settings().demo_fallback() is None
+
+
+SECRETS = ("wecom_secret", "wecom_aes_key", "wecom_token", "dingtalk_client_secret", "slack_bot_token",
+           "slack_signing_secret", "slack_app_token", "llm_api_key", "secret_key")
+
+
+def test_no_secret_is_printed_with_the_settings(monkeypatch):
+    values = {name: f"s3cr3t-{name}" for name in SECRETS}
+    monkeypatch.setenv("BROKERBOT_WECOM_SECRET", values.pop("wecom_secret"))  # from the environment too
+    settings = Settings(**values)
+    for shown in (repr(settings), str(settings), str(settings.model_dump())):
+        assert "s3cr3t" not in shown
+    assert settings.reveal("wecom_secret") == "s3cr3t-wecom_secret"
+    assert settings.reveal("llm_api_key") == "s3cr3t-llm_api_key" and Settings().reveal("slack_app_token") is None
+    settings.slack_bot_token = "xoxb-assigned"  # tests and shells set them as plain strings
+    assert "xoxb" not in repr(settings) and settings.reveal("slack_bot_token") == "xoxb-assigned"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.adapters.terminal import TerminalSession
+from bot.platforms.terminal.adapter import TerminalSession
 from bot.pipeline import Pipeline
 from crm_core.audit import AuditEntry
 from crm_core.importers import ImportFileError, import_file

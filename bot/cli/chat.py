@@ -5,7 +5,7 @@ import sys
 
 import typer
 
-from bot.adapters.terminal import TerminalSession, run_lines
+from bot.platforms.terminal.adapter import TerminalSession, run_lines
 from bot.cli.common import CommandError, app, make_app, parse_now
 from bot.pipeline import Pipeline
 from crm_core.staff import get_staff

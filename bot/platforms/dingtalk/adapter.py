@@ -1,27 +1,26 @@
 """DingTalk (钉钉) app robot: Stream mode (default) or HTTP mode at POST /dingtalk/callback.
 
 Facts (dingtalk-stream 0.24.3 sources and open.dingtalk.com, checked 2026; STYLE.md):
-- Stream: the SDK acks a CALLBACK frame only after the handler's process() returns, and the gateway
-  pushes a frame again when its ack is late; so process() hands the work to a thread pool and
-  returns at once, and messages are claimed by msgId so a redelivery answers once.
+- Stream (stream.py): the SDK acks a CALLBACK frame only after the handler's process() returns, and
+  the gateway pushes a frame again when its ack is late; so process() hands the work to a thread
+  pool and returns at once; a message's id is its msgId, so the pipeline's dedupe answers a
+  redelivery once.
 - HTTP mode signs each callback: headers `timestamp` (ms) and `sign` =
   Base64(HmacSHA256(appSecret, timestamp + "\\n" + appSecret)), the timestamp within one hour.
 - Card button clicks (callbackType=STREAM) arrive over Stream on /v1.0/card/instances/callback with
   {outTrackId, userId, content: JSON {cardPrivateData: {actionIds, params}}}; a card answers each
   person's first click only, and a click the pipeline refuses (not theirs to decide) not at all:
   the card stays as it was. A click pushed again (the frame's messageId) is answered once.
-A reply showing one client's figures never goes to a group: it goes to the asker's direct chat,
-and the group is told so.
+A reply showing one client's figures never goes to a group (bot.delivery): it goes to the asker's
+direct chat, and the group is told so.
 """
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import logging
-import os
 import threading
 import time
 import uuid
@@ -34,8 +33,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import or_, select
 
+from bot.delivery import deliver
 from bot.events import ChatEvent
-from crm_core.inbox import claim, release
+from bot.platforms.dingtalk.stream import FRAME_ID, Stream
 from crm_core.outbox import OutboxMessage
 from intents.rules import language_of
 from messaging.replies import Reply
@@ -43,12 +43,7 @@ from notifiers.dingtalk import GROUP
 from notifiers.outbox import enqueue
 
 log = logging.getLogger("brokerbot.dingtalk")
-stream_log = logging.getLogger("brokerbot.dingtalk.stream")  # the SDK's own messages
-
-BOT_TOPIC = "/v1.0/im/bot/messages/get"
-CARD_TOPIC = "/v1.0/card/instances/callback"
 ONE_HOUR_MS = 3_600_000
-FRAME_ID = "_frameMessageId"  # the Stream frame's messageId, added to a click's data: the same on a redelivery
 
 
 def valid_signature(secret: str, timestamp: str | None, sign: str | None, now_ms: int) -> bool:
@@ -86,25 +81,12 @@ def message_event(data: dict) -> tuple[ChatEvent, Where] | None:
     return event, Where(user, group, data.get("sessionWebhook"), int(data.get("sessionWebhookExpiredTime") or 0))
 
 
-def point_sdk_at(api_base: str):
-    """dingtalk_stream, talking to api_base. The SDK reads DINGTALK_OPENAPI_ENDPOINT once, at import,
-    into module globals and DingTalkStreamClient.OPEN_CONNECTION_API, so both are set here too."""
-    os.environ["DINGTALK_OPENAPI_ENDPOINT"] = api_base
-    import dingtalk_stream
-    from dingtalk_stream import card_replier, chatbot, stream, utils
-
-    for module in (utils, stream, chatbot, card_replier):
-        module.DINGTALK_OPENAPI_ENDPOINT = api_base
-    dingtalk_stream.DingTalkStreamClient.OPEN_CONNECTION_API = api_base + "/v1.0/gateway/connections/open"
-    return dingtalk_stream
-
-
 class DingTalk:
     def __init__(self, service, *, client_id: str, client_secret: str, api_base: str):
         self.service = service
         self.client_id, self.client_secret, self.api_base = client_id, client_secret, api_base.rstrip("/")
         self.workers = ThreadPoolExecutor(max_workers=16, thread_name_prefix="dingtalk")
-        self._thread: threading.Thread | None = None
+        self._stream: Stream | None = None
         self._turns: dict[str, threading.Lock] = {}
         self._turns_lock = threading.Lock()
 
@@ -119,16 +101,10 @@ class DingTalk:
         except Exception:  # the pipeline answers its own errors; this is delivery or parsing
             log.exception("DingTalk callback %s failed", data.get("msgId") or data.get("outTrackId"))
 
-    def _claimed(self, key: str) -> bool:
-        with self.service.app.db.transaction() as session:
-            return claim(session=session, platform="dingtalk", key=key, now=datetime.now(timezone.utc))
-
     def on_message(self, data: dict) -> None:
         parsed = message_event(data)
-        if parsed is None or not self._claimed(parsed[0].message_id):
-            return  # nothing to answer, or a redelivery of what was taken
-        event, where = parsed
-        self.respond(event, where)
+        if parsed is not None:  # None: pictures and other messages without text
+            self.respond(*parsed)
 
     def on_click(self, data: dict) -> None:
         track, user = data.get("outTrackId"), data.get("userId")
@@ -145,22 +121,17 @@ class DingTalk:
         if body.get("asker", user) != user:
             log.info("card %s clicked by %s, not by %s who asked; ignored", track, user, body["asker"])
             return
-        frame = data.get(FRAME_ID)
-        if frame and not self._claimed(f"click:{frame}"):
-            return  # the gateway pushing the same click again
-        key = f"card:{track}:{user}"  # one person's click cannot use up another's
-        if not self._claimed(key):
-            return  # a card answers their first click only
         group = target.removeprefix(GROUP) if target.startswith(GROUP) else None
         where = Where(user, group, body.get("session_webhook"), int(body.get("session_webhook_expires") or 0))
-        event = ChatEvent("dingtalk", f"card:{track}:{frame or user}", user, str(value), datetime.now(timezone.utc),
-                          "group" if group else "direct", group or user)
+        frame = data.get(FRAME_ID)  # the same when the gateway pushes the click again
+        event = ChatEvent("dingtalk", f"click:{frame or uuid.uuid4().hex}", user, str(value),
+                          datetime.now(timezone.utc), "group" if group else "direct", group or user,
+                          once_key=f"card:{track}:{user}")  # a card answers each person's first click only
         with self._turn(user):
             reply = self.service.pipeline.handle(event)
-            if reply.refused:  # not theirs to decide: the card stays as it was, for its approver
-                with self.service.app.db.transaction() as session:
-                    release(session=session, platform="dingtalk", key=key)
-            else:
+            if reply is None:
+                return
+            if not reply.refused:  # refused: not theirs to decide, the card stays as it was, for its approver
                 self._chosen(card, track, body, str(value))
             self.answer(event, reply, where)
 
@@ -184,17 +155,17 @@ class DingTalk:
 
     def respond(self, event: ChatEvent, where: Where) -> None:
         with self._turn(event.user_id):
-            self.answer(event, self.service.pipeline.handle(event), where)
+            reply = self.service.pipeline.handle(event)
+            if reply is not None:  # None: a redelivery of what was taken
+                self.answer(event, reply, where)
 
     def answer(self, event: ChatEvent, reply: Reply, where: Where) -> None:
-        with self.service.app.db.transaction() as session:
-            if where.group and reply.private:
-                self._queue(session, where.user, reply, Where(where.user))  # the group's webhook posts in the group
-                note = self.service.app.messages.t("answered_in_dm", language_of(event.text) or "zh")
-                self._queue(session, GROUP + where.group, Reply(note), where)
-            else:
-                self._queue(session, GROUP + where.group if where.group else where.user, reply, where)
-        self.service.dispatcher.run_once()
+        def queue(session, target: str, reply: Reply) -> None:
+            in_group = where.group is not None and target == where.group
+            # The group's sessionWebhook posts in the group: a direct message from a group goes without it.
+            self._queue(session, GROUP + target if in_group else target, reply,
+                        where if in_group or where.group is None else Where(where.user))
+        deliver(self.service, event, reply, queue=queue)
 
     @staticmethod
     def _queue(session, target: str, reply: Reply, where: Where) -> None:
@@ -231,62 +202,13 @@ class DingTalk:
 
     # -- Stream mode --------------------------------------------------------------------------
     def start_stream(self) -> None:
-        sdk = point_sdk_at(self.api_base)
-
-        self._stopping = threading.Event()
-        self._quiet = logging.Filter()
-        self._quiet.filter = lambda record: not self._stopping.is_set()  # the SDK logs a stop as an error
-        stream_log.addFilter(self._quiet)
-        client = sdk.DingTalkStreamClient(sdk.Credential(self.client_id, self.client_secret), logger=stream_log)
-        client.register_callback_handler(BOT_TOPIC, _acking(sdk, lambda data, _: self.submit(self.on_message, data)))
-        client.register_callback_handler(CARD_TOPIC, _acking(sdk, lambda data, frame: self.submit(
-            self.on_click, {**data, FRAME_ID: frame})))
-        self._loop = asyncio.new_event_loop()
-        self._task = self._loop.create_task(client.start())
-        self._thread = threading.Thread(target=self._run, name="dingtalk-stream", daemon=True)
-        self._thread.start()
-        log.info("DingTalk Stream client started")
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        try:
-            self._loop.run_until_complete(self._task)
-        except BaseException:  # cancelled by stop_stream
-            pass
-        finally:
-            leftovers = asyncio.all_tasks(self._loop)  # the SDK's keepalive pings
-            for task in leftovers:
-                task.cancel()
-            self._loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
-            self._loop.close()
-
-    def stop_stream(self) -> None:
-        if self._thread is None:
-            return
-        self._stopping.set()
-        deadline = time.monotonic() + 10
-        # DingTalkStreamClient.start() catches one CancelledError and sleeps, so cancel until it ends.
-        while self._thread.is_alive() and time.monotonic() < deadline:
-            try:
-                self._loop.call_soon_threadsafe(self._task.cancel)
-            except RuntimeError:  # the loop closed in between
-                break
-            self._thread.join(0.05)
-        stream_log.removeFilter(self._quiet)
-        self._thread = None
+        self._stream = Stream(self.client_id, self.client_secret, self.api_base,
+                              on_message=lambda data: self.submit(self.on_message, data),
+                              on_click=lambda data: self.submit(self.on_click, data))
+        self._stream.start()
 
     def close(self) -> None:
-        self.stop_stream()
+        if self._stream is not None:
+            self._stream.stop()
+            self._stream = None
         self.workers.shutdown(wait=True)
-
-
-def _acking(sdk, hand_over: Callable[[dict, str | None], None]):
-    """A Stream handler that hands the frame's data and messageId over and returns, so the SDK acks
-    at once."""
-
-    class Acking(sdk.CallbackHandler):
-        async def process(self, callback):
-            hand_over(callback.data, callback.headers.message_id)
-            return sdk.AckMessage.STATUS_OK, {}
-
-    return Acking()

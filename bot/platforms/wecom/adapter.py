@@ -4,9 +4,9 @@ Deadlines (WeCom docs, checked 2026; STYLE.md): the URL check must be answered w
 message within 5 s, or WeCom retries up to three times. This adapter answers every message
 within ACK_DEADLINE: with the encrypted passive reply when the pipeline is done by then, else
 with an empty 200, and the reply follows through the outbox (message/send). A reply with choices
-always goes through the outbox, as a button card. Messages are claimed by MsgId, events by
-FromUserName + CreateTime, so a retry never doubles a reply; a card takes one click from each person,
-and a refused click (not theirs to decide) none.
+always goes through the outbox, as a button card. Message ids are MsgId, events' FromUserName +
+CreateTime, and a click's once_key its card and person: the pipeline's dedupe answers a retry once,
+a card one click from each person, and a refused click (not theirs to decide) none.
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.replies import TextReply
 from wechatpy.exceptions import InvalidSignatureException
 
+from bot.delivery import deliver
 from bot.events import ChatEvent
-from crm_core.inbox import claim, release
 from intents.rules import language_of
 from messaging.replies import Reply
 from notifiers.wecom import button_text, enqueue_reply, find_card
@@ -50,8 +50,10 @@ def _event(xml: str) -> tuple[ChatEvent | None, Click | None]:
         return ChatEvent("wecom", f"msg:{raw.get('MsgId')}", user, raw.get("Content", ""), now), None
     if raw.get("Event") == "template_card_event":  # the button's key is the answer ("1", "确认")
         key = raw.get("EventKey", "")
-        return (ChatEvent("wecom", f"event:{user}:{raw.get('CreateTime')}", user, key, now),
-                Click(raw.get("TaskId", ""), raw.get("ResponseCode", ""), key))
+        task = raw.get("TaskId", "")  # one person's click cannot use up another's
+        return (ChatEvent("wecom", f"event:{user}:{raw.get('CreateTime')}", user, key, now,
+                          once_key=f"card:{task}:{user}" if task else None),
+                Click(task, raw.get("ResponseCode", ""), key))
     return None, None  # enter_agent and other events need no answer
 
 
@@ -68,56 +70,38 @@ def router(service, *, token: str, aes_key: str, corp_id: str) -> APIRouter:
         except InvalidSignatureException:
             return PlainTextResponse("invalid signature", status_code=403)
 
-    def claimed(key: str, now: datetime) -> bool:
-        with db.transaction() as session:
-            return claim(session=session, platform="wecom", key=key, now=now)
-
-    def queue(user: str, reply: Reply) -> None:
-        with db.transaction() as session:
-            enqueue_reply(session=session, target=user, reply=reply)
-        service.dispatcher.run_once()
-
-    def take(event: ChatEvent) -> Reply | None:
-        """Claim the message and answer it; None for a retry of a message already taken."""
-        if not claimed(event.message_id, event.received_at):
-            return None
-        return service.pipeline.handle(event)  # never raises: its errors become a reply
+    def queue(session, target: str, reply: Reply) -> None:
+        enqueue_reply(session=session, target=target, reply=reply)
 
     def send_later(event: ChatEvent, future) -> None:
         reply = future.result()
-        if reply is not None:
-            queue(event.user_id, reply)
+        if reply is not None:  # None: a retry of a message already taken
+            deliver(service, event, reply, queue=queue)
 
     def answer_click(event: ChatEvent, click: Click) -> None:
         """The card is updated (its buttons give way to the choice), then the answer follows as an app
         message: WeCom's passive reply to template_card_event is a card update, not text (被动回复消息格式,
         模板卡片更新消息; checked 2026). A click the pipeline refuses (someone else's approval card,
-        forwarded or stale) changes nothing: the card keeps its buttons and its claim is given back."""
-        card = f"card:{click.task_id}:{event.user_id}"  # one person's click cannot use up another's
-        if click.task_id and not claimed(card, event.received_at):
-            log.info("another click on card %s from %s ignored: the card was answered", click.task_id, event.user_id)
-            return
+        forwarded or stale) changes nothing: the card keeps its buttons."""
         with db.session() as session:
             body, newest = find_card(session=session, target=event.user_id, task_id=click.task_id)
         lang = language_of((body or {}).get("text", "")) or language_of(click.key) or "zh"
         update = getattr(service.senders.get("wecom"), "update_card", None)
         if body is not None and not newest:  # an older card: its numbers belong to another question
+            reply = service.pipeline.once(event, lambda: Reply(messages.t("card_stale", lang)))
+        else:
+            reply = service.pipeline.handle(event)
+        if reply is None:
+            log.info("another click on card %s from %s ignored: the card was answered", click.task_id, event.user_id)
+            return
+        if body is not None and not newest:
             if update is not None:
                 update(event.user_id, click.response_code, messages.t("card_button_stale", lang))
-            queue(event.user_id, Reply(messages.t("card_stale", lang)))
-            return
-        reply = service.pipeline.handle(event)
-        if reply.refused:
-            if click.task_id:
-                with db.transaction() as session:
-                    release(session=session, platform="wecom", key=card)
-            queue(event.user_id, reply)
-            return
-        picked = next((c for c in (body or {}).get("choices", []) if str(c["value"]) == click.key), None)
-        if update is not None:
+        elif not reply.refused and update is not None:
+            picked = next((c for c in (body or {}).get("choices", []) if str(c["value"]) == click.key), None)
             label = button_text(picked) if picked else click.key
             update(event.user_id, click.response_code, messages.t("choice_made", lang, label=label))
-        queue(event.user_id, reply)
+        deliver(service, event, reply, queue=queue)
 
     def logged(work, *args) -> None:
         try:
@@ -139,12 +123,11 @@ def router(service, *, token: str, aes_key: str, corp_id: str) -> APIRouter:
         if event is None:
             return PlainTextResponse("")  # enter_agent and other events need no answer
         if click is not None:
-            workers.submit(logged, lambda: claimed(event.message_id, event.received_at)
-                           and answer_click(event, click))
+            workers.submit(logged, answer_click, event, click)
             return PlainTextResponse("")
         # The claim and the answer share the deadline: a slow database delays neither WeCom's ack
         # (a late ack makes WeCom retry) nor the answer, which then follows through the outbox.
-        future = workers.submit(take, event)
+        future = workers.submit(service.pipeline.handle, event)  # None: a retry of what was taken
         try:
             reply = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), ACK_DEADLINE)
         except asyncio.TimeoutError:
