@@ -27,15 +27,20 @@ def deliver(service, event: ChatEvent, reply: Reply, *, queue: Queue | None = No
     asked in a group goes to the asker's direct chat, and the group is told so. `to` sends it
     elsewhere (e.g. a refused card click: to the clicker alone)."""
     queue = queue or plain(event.platform)
-    where = to or event.chat_id or event.user_id
     with service.app.db.transaction() as session:
-        if to is None and event.chat_type == "group" and reply.private:
-            queue(session, event.user_id, reply)
-            note = service.app.messages.t("answered_in_dm", language_of(event.text) or "zh")
-            queue(session, where, Reply(note))
-        else:
-            queue(session, where, reply)
+        for target, message in destinations(event, reply, service.app.messages, to=to):
+            queue(session, target, message)
     service.dispatcher.run_once()
+
+
+def destinations(event: ChatEvent, reply: Reply, texts, *, to: str | None = None) -> list[tuple[str, Reply]]:
+    """The group-privacy rule: (target, message) pairs for the answer to `event`. A private reply
+    asked in a group goes to the asker (their user id), and the group (its chat id) reads a note."""
+    where = to or event.chat_id or event.user_id
+    if to is None and event.chat_type == "group" and reply.private:
+        note = texts.t("answered_in_dm", language_of(event.text) or "zh")
+        return [(event.user_id, reply), (where, Reply(note))]
+    return [(where, reply)]
 
 
 def plain(platform: str) -> Queue:

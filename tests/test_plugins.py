@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pytest
 
-from bot.adapters.terminal import TerminalSession
+from bot.platforms.terminal.adapter import TerminalSession
 from bot.pipeline import Pipeline
 from bot.settings import Settings
 from crm_core.staff import Role

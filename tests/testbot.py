@@ -11,9 +11,8 @@ message and the note left in the group), then what went to other people through 
     talk = bot.person("m1")     # one person's chat: talk.send(text) -> the Reply
     bot.push("同意 #1", as_="sup1"); bot.to("m1")   # what went to 王芳 (her approval notice)
 
-The group-privacy delivery is the one the adapters apply (a private reply asked in a group goes
-to the asker directly, the group reads `answered_in_dm`); when one delivery function owns that
-rule, `_delivered` should call it.
+Where an answer goes is bot.delivery's group-privacy rule, the one every platform applies (a
+private reply asked in a group goes to the asker directly, the group reads `answered_in_dm`).
 """
 from __future__ import annotations
 
@@ -25,11 +24,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from bot.delivery import destinations
 from bot.events import ChatEvent
 from bot.pipeline import Pipeline
 from crm_core.outbox import OutboxMessage
 from crm_core.staff import Staff
-from intents.rules import language_of
 from messaging.replies import Reply
 from notifiers.outbox import unseal
 
@@ -115,14 +114,12 @@ class TestBot:
     def _delivered(self, event: ChatEvent, login: str, reply: Reply) -> list[Said]:
         """Where the answer goes, as a chat platform delivers it: a private answer asked in a group
         goes to the asker directly and the group reads a note (SPEC: group chat privacy)."""
-        answer = dict(text=reply.text, title=reply.title, choices=[(c.label, c.value) for c in reply.choices],
-                      intent=self.intent)
-        if event.chat_type != "group":
-            return [Said(login, "direct", **answer)]
-        if reply.private:
-            note = self.app.messages.t("answered_in_dm", language_of(event.text) or "zh")
-            return [Said(login, "direct", **answer), Said(event.chat_id, "group", note, intent=self.intent)]
-        return [Said(event.chat_id, "group", **answer)]
+        said = []
+        for target, message in destinations(event, reply, self.app.messages):
+            where = "group" if event.chat_type == "group" and target == event.chat_id else "direct"
+            said.append(Said(login if where == "direct" else target, where, text=message.text, title=message.title,
+                             choices=[(c.label, c.value) for c in message.choices], intent=self.intent))
+        return said
 
     def person(self, login: str) -> Person:
         return Person(self, login)
