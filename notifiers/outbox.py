@@ -205,7 +205,7 @@ class Dispatcher:
         """At start-up: rows leased by a dispatcher process on this host that no longer runs (killed,
         crashed) are due again now rather than when their lease runs out. Returns how many."""
         now = now or utcnow()
-        host = self.worker.rsplit(":", 1)[0]
+        host = self.worker.split(":")[0]
         with self.db.transaction() as session:
             rows = session.scalars(select(OutboxMessage).where(
                 OutboxMessage.status == OutboxStatus.sending, OutboxMessage.claimed_by.startswith(f"{host}:")))
