@@ -291,7 +291,8 @@ class Dispatcher:
         others = [i for i in ours if i != row_id]
         if row.channel not in MERGEABLE or not others:
             return [row]
-        return [row, *session.scalars(self._mine(session, OutboxMessage.id.in_(others), OutboxMessage.channel == row.channel,
+        return [row, *session.scalars(self._mine(session, OutboxMessage.id.in_(others),
+                                                 OutboxMessage.channel == row.channel,
                                                  OutboxMessage.target == row.target))]
 
     def _mine(self, session: Session, *where):

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from bot.app import App
+from bot.jobs import exclusive
 from bot.service import Service
 from crm_core.outbox import OutboxMessage, OutboxStatus
 from crm_core.reminders import Reminder
@@ -167,3 +168,29 @@ def test_three_replicas_send_each_alert_digest_escalation_reminder_and_group_mes
     finally:
         for service in services:
             service.stop()
+
+
+def test_a_job_another_replica_holds_is_skipped_and_runs_once_the_lock_is_free(settings, db_url):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("the advisory lock is PostgreSQL's; SQLite serves one process")
+    service = Service(App(settings))
+    other = App(settings)
+    try:
+        runs = []
+        service.jobs.every(3600, "probe", lambda now: runs.append(now) or len(runs))
+        with exclusive(other.db.engine, "probe") as mine:  # another replica is running it
+            assert mine
+            assert service.jobs.run("probe", T0) is None
+        assert service.jobs.run("probe", T0) == 1
+
+        def fails(now):
+            raise RuntimeError("a failing run")
+
+        service.jobs.every(3600, "failing", fails)
+        with pytest.raises(RuntimeError):
+            service.jobs.run("failing", T0)
+        with exclusive(other.db.engine, "failing") as mine:  # a failed run let go of its lock
+            assert mine
+    finally:
+        service.stop()
+        other.close()
