@@ -15,8 +15,8 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
 from decimal import Decimal
+from typing import Callable
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session

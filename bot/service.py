@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 from bot.alerting import Alerting
 from bot.app import App
-from bot.jobs import Jobs
 from bot.approvals import remind_overdue
+from bot.jobs import Jobs
 from bot.pipeline import Pipeline
 from bot.routing import configured_platforms, direct_channel, no_route
 from bot.scheduler import Scheduler
