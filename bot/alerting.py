@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Callable
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -38,7 +39,7 @@ from crm_core.staff import Role, Staff
 from intents.format import money, percent, when
 from intents.handlers.alerts import label_key
 from messaging.replies import Choice, Reply
-from notifiers.outbox import UNROUTED, enqueue
+from notifiers.outbox import UNROUTED, enqueue, occurrence_ref
 
 log = logging.getLogger("brokerbot.alerts")
 WORST = 10  # accounts named in a digest
@@ -104,11 +105,18 @@ class Alerting:
         return self._write(session, batch, people, now)
 
     def follow_up(self, now: datetime | None = None) -> int:
-        """Re-notify unacknowledged alerts and escalate overdue margin calls and force closes."""
+        """Re-notify unacknowledged alerts and escalate overdue margin calls and force closes.
+        Each alert is claimed: locked (FOR UPDATE SKIP LOCKED on PostgreSQL: an alert another
+        replica is following up is skipped, not waited for) and marked (escalated_at,
+        last_notified_at) in the transaction that queues its notices, so however many replicas
+        run this, and however long the database stalls under them, each notice is queued once."""
         now = now or utcnow()
         with self.app.db.transaction() as session:
-            active = list(session.scalars(select(Alert).where(
-                Alert.kind == AlertKind.risk, Alert.status.in_([AlertStatus.open, AlertStatus.notified]))))
+            query = select(Alert).where(Alert.kind == AlertKind.risk,
+                                        Alert.status.in_([AlertStatus.open, AlertStatus.notified])).order_by(Alert.id)
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True, of=Alert)
+            active = list(session.scalars(query))
             if not active:
                 return 0
             people = self._people(session, active)
@@ -131,12 +139,15 @@ class Alerting:
             return self._write(session, batch, people, now)
 
     def pre_open(self, now: datetime | None = None) -> int:
-        """The pre-open digest: unmet margin calls and force closes, to each manager and the groups."""
+        """The pre-open digest: unmet margin calls and force closes, to each manager and the groups,
+        once a day each: the digest's outbox ref is "pre_open:<business day>:<recipient>", so a
+        second run that day (another replica, a restart) queues nothing."""
         now = now or utcnow()
+        day = now.astimezone(self.app.db.tz).date().isoformat()
         with self.app.db.transaction() as session:
             unmet = list(session.scalars(select(Alert).where(
                 Alert.kind == AlertKind.risk, Alert.status.in_(ACTIVE),
-                Alert.level.in_([AlertLevel.margin_call, AlertLevel.force_close]))))
+                Alert.level.in_([AlertLevel.margin_call, AlertLevel.force_close])).order_by(Alert.id)))
             if not unmet:
                 return 0
             people = self._people(session, unmet)
@@ -146,7 +157,8 @@ class Alerting:
                 batch.add(self._manager(people, alert), item)
                 for recipient in self._groups(people, alert):
                     batch.add(recipient, item)
-            return self._write(session, batch, people, now, digest_always=True)
+            return self._write(session, batch, people, now, digest_always=True,
+                               ref=lambda recipient: occurrence_ref("pre_open", day, recipient.key))
 
     # -- who -----------------------------------------------------------------------------------
     def _people(self, session: Session, alerts: list[Alert]) -> "People":
@@ -213,7 +225,9 @@ class Alerting:
 
     # -- what ------------------------------------------------------------------------------------
     def _write(self, session: Session, batch: Batch, people: "People", now: datetime,
-               digest_always: bool = False) -> int:
+               digest_always: bool = False, ref: Callable[[Recipient], str] | None = None) -> int:
+        """Queue the batch's notices with their evidence. With `ref` (a digest's per-occurrence
+        key), a recipient whose digest is queued already gets nothing more."""
         evidence, sent = [], 0
         for recipient, items in batch.items.items():
             if digest_always or len(items) > self.config.digest_after:
@@ -222,10 +236,15 @@ class Alerting:
                 messages = [(self._single(item, people, recipient.person), [item], False) for item in items]
             for reply, covered, digest in messages:
                 row = enqueue(session=session, channel=recipient.channel, target=recipient.target, reply=reply,
-                              purpose="alert", now=now, unrouted=recipient.reason)
+                              purpose="alert", now=now, unrouted=recipient.reason,
+                              ref=ref(recipient) if ref is not None else None)
+                if row is None:
+                    break
                 sent += 1
                 evidence.extend({"alert_id": item.alert.id, "event": item.event, "recipient": recipient.key,
                                  "outbox_id": row.id, "digest": digest, "created_at": now} for item in covered)
+            if row is None:  # queued already by an earlier run of this occurrence
+                continue
             if recipient.reason is not None:  # not told yet: Service.reroute marks it when it goes
                 continue
             for item in items:

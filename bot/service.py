@@ -1,5 +1,5 @@
 """The running service: one pipeline for every platform, the outbox dispatcher, and the
-scheduled jobs (outbox delivery, due reminders)."""
+scheduled jobs (bot.jobs: each runs once across replicas)."""
 from __future__ import annotations
 
 import logging
@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from bot.alerting import Alerting
 from bot.app import App
 from bot.approvals import remind_overdue
+from bot.jobs import Jobs
 from bot.pipeline import Pipeline
 from bot.platforms import registry
 from bot.routing import direct_channel, no_route
@@ -40,18 +41,21 @@ class Service:
         self.senders: dict[str, Sender] = build_senders(app) if senders is None else dict(senders)
         self.dispatcher = Dispatcher(app.db, self.senders)
         self.adapters: dict[str, object] = {}  # the platforms' long-lived adapters, built once (adapter())
-        self.scheduler = Scheduler(app.db.tz)
-        self.scheduler.every(2, "outbox", self.dispatcher.run_once)
-        self.scheduler.every(10, "reroute", self.reroute)
-        self.scheduler.every(30, "reminders", self.queue_reminders)
         self.alerting = Alerting(app)
+        # Each job runs once across replicas (bot.jobs); outbox delivery runs in every replica,
+        # each row claimed by one dispatcher.
+        self.scheduler = Scheduler(app.db.tz)
+        self.jobs = Jobs(app.db.engine, self.scheduler)
+        self.jobs.every(2, "outbox", self.dispatcher.run_once, single=False)
+        self.jobs.every(10, "reroute", self.reroute)
+        self.jobs.every(30, "reminders", self.queue_reminders)
         calendar = app.risk_rules.config.calendar
-        self.scheduler.every(calendar.sweep_minutes * 60, "risk_sweep", self.risk_sweep)
-        self.scheduler.every(30, "alert_follow_up", self.alerting.follow_up)
-        self.scheduler.every(3600, "inbox_cleanup", self.forget_old_claims)
-        self.scheduler.every(3600, "suitability_expiry", self.suitability_reminders)
-        self.scheduler.every(60, "approval_sla", lambda: remind_overdue(self.app))
-        self.scheduler.daily(calendar.pre_open, "pre_open", self.pre_open)
+        self.jobs.every(calendar.sweep_minutes * 60, "risk_sweep", self.risk_sweep)
+        self.jobs.every(30, "alert_follow_up", self.alerting.follow_up)
+        self.jobs.every(3600, "inbox_cleanup", self.forget_old_claims)
+        self.jobs.every(3600, "suitability_expiry", self.suitability_reminders)
+        self.jobs.every(60, "approval_sla", lambda now=None: remind_overdue(self.app, now))
+        self.jobs.daily(calendar.pre_open, "pre_open", self.pre_open)
 
     def queue_reminders(self, now: datetime | None = None) -> int:
         now = now or datetime.now(timezone.utc)

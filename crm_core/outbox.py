@@ -46,7 +46,7 @@ class OutboxMessage(Base):
     platform_message_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # The dispatcher holding the lease, "host:pid": a restarted process takes back at once what a
+    # The dispatcher holding the lease, "host:pid:token": a restarted process takes back at once what a
     # dead process on its host had claimed, instead of waiting for the lease to run out.
     claimed_by: Mapped[str | None] = mapped_column(String(128))
     unrouted_reason: Mapped[str | None] = mapped_column(Text)  # e.g. "no platform configured"

@@ -14,6 +14,7 @@ reaches them, so nothing waits in a log line instead of the outbox.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -25,6 +26,8 @@ from datetime import datetime, timedelta
 from typing import Callable, Protocol
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from crm_core.base import utcnow
@@ -87,27 +90,46 @@ def redact(row: OutboxMessage) -> None:
 
 def enqueue(*, session: Session, channel: str, target: str, reply: Reply, purpose: str = "reply",
             ref: str | None = None, now: datetime | None = None, unrouted: str | None = None) -> OutboxMessage | None:
-    """Queue a message, due at once. With a `ref`, the same (purpose, ref) is queued once only.
-    With `unrouted` (the reason no platform reaches the person), it is kept undeliverable for
-    `reroute` (channel UNROUTED, target the staff login)."""
-    if ref is not None and session.scalar(select(OutboxMessage.id).where(
-            OutboxMessage.purpose == purpose, OutboxMessage.ref == ref)):
-        return None
+    """Queue a message, due at once. With a `ref`, the same (purpose, ref) is queued once only:
+    a second one (another replica's run of the same job, even one still in flight) is skipped
+    and None returned, without failing the caller's transaction (INSERT ... ON CONFLICT DO
+    NOTHING on the unique (purpose, ref)). With `unrouted` (the reason no platform reaches the
+    person), it is kept undeliverable for `reroute` (channel UNROUTED, target the staff login)."""
     now = now or utcnow()
     body = reply_body(reply)
     if reply.choices:  # a card's id, made once: a retry re-sends the same card (WeCom refuses a second)
         body["task_id"] = uuid.uuid4().hex
-    message = OutboxMessage(channel=channel, target=target, body=seal(body, cipher_of(session)), purpose=purpose, ref=ref,
-                            next_attempt_at=now, created_at=now)
+    values = dict(channel=channel, target=target, body=seal(body, cipher_of(session)), purpose=purpose, ref=ref,
+                  next_attempt_at=now, created_at=now)
     if unrouted is not None:
-        message.status, message.unrouted_reason = OutboxStatus.unrouted, unrouted[:2000]
-    session.add(message)
-    session.flush()
+        values.update(status=OutboxStatus.unrouted, unrouted_reason=unrouted[:2000])
+    if ref is None:
+        message = OutboxMessage(**values)
+        session.add(message)
+        session.flush()
+    else:
+        session.flush()  # the session's pending rows first, in order
+        insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[session.get_bind().dialect.name]
+        new_id = session.scalar(insert(OutboxMessage).values(**values)
+                                .on_conflict_do_nothing(index_elements=["purpose", "ref"])
+                                .returning(OutboxMessage.id))
+        if new_id is None:
+            return None
+        message = session.get(OutboxMessage, new_id)
     if reply.attachments:  # the bytes go to outbox_media; the body names the rows
         message.body = {**message.body, "attachments": media.store(session=session, message=message,
                                                                    attachments=reply.attachments)}
         session.flush()
     return message
+
+
+def occurrence_ref(kind: str, when: str, key: str) -> str:
+    """The `ref` of one occurrence of a periodic message to one recipient, e.g.
+    "pre_open:2026-11-18:wangfang"; a long key is hashed to fit the column."""
+    ref = f"{kind}:{when}:{key}"
+    if len(ref) <= 64:
+        return ref
+    return f"{kind}:{when}:#{hashlib.sha256(key.encode()).hexdigest()[:64 - len(kind) - len(when) - 3]}"
 
 
 def reroute(*, session: Session, route: Callable[[Staff], tuple[str, str] | None], now: datetime) -> list[int]:
@@ -155,7 +177,9 @@ class Dispatcher:
         self.batch = batch
         self._running = threading.Lock()
         self._again = False
-        self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        # "host:pid:token": the token tells this dispatcher's leases from another's in the same
+        # process (several services in one process, as in tests); recover() reads the pid.
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def _claim(self, session: Session, now: datetime) -> list[int]:
         due = (select(OutboxMessage.id).where(
@@ -181,11 +205,11 @@ class Dispatcher:
         """At start-up: rows leased by a dispatcher process on this host that no longer runs (killed,
         crashed) are due again now rather than when their lease runs out. Returns how many."""
         now = now or utcnow()
-        host = self.worker.rsplit(":", 1)[0]
+        host = self.worker.split(":")[0]
         with self.db.transaction() as session:
             rows = session.scalars(select(OutboxMessage).where(
                 OutboxMessage.status == OutboxStatus.sending, OutboxMessage.claimed_by.startswith(f"{host}:")))
-            taken = [row for row in rows if not _alive(row.claimed_by.rsplit(":", 1)[1])]
+            taken = [row for row in rows if not _alive(row.claimed_by.split(":")[1])]
             for row in taken:
                 row.status, row.next_attempt_at, row.claimed_by = OutboxStatus.pending, now, None
         if taken:
@@ -223,9 +247,12 @@ class Dispatcher:
             if row_id in done:
                 continue
             with self.db.transaction() as session:  # what to send; the rows stay leased to us
-                row = session.get(OutboxMessage, row_id)
-                group = self._group(session, row, now)
+                group = self._group(session, row_id, [i for i in claimed if i not in done])
+                done.add(row_id)
                 done.update(r.id for r in group)
+                if not group:  # our lease ran out and another dispatcher took it: theirs to send
+                    continue
+                row = group[0]
                 if self._held(session, group, now):
                     continue
                 for member in group:
@@ -254,14 +281,25 @@ class Dispatcher:
                 delivered += len(rows)
         return delivered
 
-    def _group(self, session: Session, row: OutboxMessage, now: datetime) -> list[OutboxMessage]:
-        if row.channel not in MERGEABLE:
+    def _group(self, session: Session, row_id: int, ours: list[int]) -> list[OutboxMessage]:
+        """The row and, for a group robot, the other rows to the same target that this run
+        claimed, locked, and only while they are still leased to this dispatcher: a row another
+        replica claimed is theirs to send (merging it here posted it twice)."""
+        row = session.scalar(self._mine(session, OutboxMessage.id == row_id))
+        if row is None:
+            return []
+        others = [i for i in ours if i != row_id]
+        if row.channel not in MERGEABLE or not others:
             return [row]
-        waiting = session.scalars(select(OutboxMessage).where(
-            OutboxMessage.channel == row.channel, OutboxMessage.target == row.target,
-            OutboxMessage.id != row.id, OutboxMessage.status.in_([OutboxStatus.pending, OutboxStatus.sending]),
-            OutboxMessage.next_attempt_at <= now + self.lease).order_by(OutboxMessage.id))
-        return [row, *waiting]
+        return [row, *session.scalars(self._mine(session, OutboxMessage.id.in_(others),
+                                                 OutboxMessage.channel == row.channel,
+                                                 OutboxMessage.target == row.target))]
+
+    def _mine(self, session: Session, *where):
+        """Rows still leased to this dispatcher, locked on PostgreSQL."""
+        query = select(OutboxMessage).where(*where, OutboxMessage.status == OutboxStatus.sending,
+                                            OutboxMessage.claimed_by == self.worker).order_by(OutboxMessage.id)
+        return query.with_for_update(of=OutboxMessage) if session.get_bind().dialect.name == "postgresql" else query
 
     def _held(self, session: Session, group: list[OutboxMessage], now: datetime) -> bool:
         """At the target's per-minute limit the group waits (pending), never dropped."""

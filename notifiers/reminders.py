@@ -23,8 +23,11 @@ def queue_due_reminders(*, session: Session, now: datetime, route: Callable[[Sta
     undeliverable with that reason (sent once a platform reaches them); without it the reminder
     stays pending and is logged each sweep."""
     queued = 0
+    # Claimed: each due reminder is locked (one replica takes it, the others skip it) and marked
+    # sent in this transaction; its outbox ref makes a second queueing a no-op as well.
     due = session.scalars(select(Reminder).where(Reminder.status == ReminderStatus.pending,
-                                                 Reminder.due_at <= now).order_by(Reminder.due_at).limit(500))
+                                                 Reminder.due_at <= now).order_by(Reminder.due_at).limit(500)
+                          .with_for_update(skip_locked=True, of=Reminder)).all()
     for reminder in due:
         staff = session.get(Staff, reminder.staff_id)
         channel = route(staff) if staff is not None else None
@@ -37,8 +40,8 @@ def queue_due_reminders(*, session: Session, now: datetime, route: Callable[[Sta
             reason = unrouted(staff)
             log.warning("reminder %s for %s kept until they can be reached: %s", reminder.id, staff.login, reason)
             channel = (UNROUTED, staff.login)
-        enqueue(session=session, channel=channel[0], target=channel[1], reply=Reply(text(reminder)),
-                purpose="reminder", ref=f"reminder:{reminder.id}", now=now, unrouted=reason)
         reminder.status = ReminderStatus.sent
-        queued += 1
+        if enqueue(session=session, channel=channel[0], target=channel[1], reply=Reply(text(reminder)),
+                   purpose="reminder", ref=f"reminder:{reminder.id}", now=now, unrouted=reason) is not None:
+            queued += 1
     return queued
