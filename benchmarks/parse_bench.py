@@ -33,7 +33,7 @@ from bot.demo.names import GIVEN_FEMALE, GIVEN_MALE, INSTITUTIONS, SURNAMES  # n
 from intents.client_index import ClientIndex  # noqa: E402
 from intents.mentions import _version, index_for, refresh  # noqa: E402
 from intents.rules import RuleRecognizer  # noqa: E402
-from tests.test_eval import SETS, evaluate, load_cases, load_clients  # noqa: E402
+from tests.intents.test_eval import SETS, evaluate, load_cases, load_clients  # noqa: E402
 
 KEY = "brokerbot-bench-secret-key-0123456789"
 

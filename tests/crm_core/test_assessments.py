@@ -176,7 +176,7 @@ def test_record_result_checks_the_score_against_the_level_and_audits(app, sessio
 
 
 def test_import_assessments_command(cli, tmp_path):
-    data = Path(__file__).parent / "data"
+    data = Path(__file__).parents[1] / "data"
     assert cli("import", "staff", str(data / "staff.csv")).returncode == 0
     assert cli("import", "clients", str(data / "clients.csv")).returncode == 0
     path = _csv(tmp_path, "client,date,score,level,valid_until\n"

@@ -13,7 +13,7 @@ from bot.logs import JsonFormatter
 from crm_core import audit
 from crm_core.clients import Client
 from crm_core.importers import import_file
-from tests.test_risk import fakes, service  # noqa: F401  (fixtures)
+from tests.crm_core.test_risk import fakes, service  # noqa: F401  (fixtures)
 from tests.testbot import TestBot
 
 LEAD_PHONE = "13800001111"
@@ -94,7 +94,7 @@ def test_a_reply_echoing_a_phone_is_kept_masked_in_the_outbox_and_delivered_whol
     from notifiers.outbox import Dispatcher, enqueue
     from notifiers.wecom import WeComClient
     from tests.fakes.wecom_server import FakeWeCom
-    from tests.test_outbox import T0
+    from tests.notifiers.test_outbox import T0
 
     said = f"已记录：2026-11-18 电话 张三，他换了新号码{LEAD_PHONE}"
     with FakeWeCom(users={"wangfang"}) as wecom:
@@ -124,7 +124,7 @@ def test_free_text_with_a_phone_and_an_id_number_is_stored_masked_and_a_reminder
     from crm_core.approvals import ApprovalRequest
     from crm_core.staff import Role
     from tests import factories as f
-    from tests.test_risk import T0, alerts, ingest
+    from tests.crm_core.test_risk import T0, alerts, ingest
 
     wecom, _ = fakes
     with service.app.db.transaction() as session:  # account opening's second step

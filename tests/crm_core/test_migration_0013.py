@@ -18,8 +18,8 @@ from crm_core.staff import Role
 from crm_core.types import UTCDateTime
 from tests import factories as f
 from tests.conftest import TEST_KEY
-from tests.test_migration_0011 import _App
-from tests.test_personal_data import raw_database
+from tests.crm_core.test_migration_0011 import _App
+from tests.crm_core.test_personal_data import raw_database
 
 PHONE, ID_NUMBER = "13800001111", "110101199003074514"
 SAID = f"客户新号码{PHONE}，身份证{ID_NUMBER}"

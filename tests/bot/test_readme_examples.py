@@ -21,7 +21,7 @@ from crm_core.reminders import Reminder
 from crm_core.staff import Staff
 from tests.testbot import TestBot
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 NOW = datetime.fromisoformat("2026-11-18T10:30:00+08:00")  # a Wednesday morning, trading
 QUICK_START = ["张三的保证金还够吗", "他的持仓呢", "张伟的保证金", "李四的保证金", "我的风险预警"]
 # What a person types next to finish the exchange an example opens.

@@ -50,7 +50,7 @@ from crm_core.suitability import SuitabilityAssessment
 from tests.testbot import Said, TestBot
 from tests.worlds import NOW, WORLDS
 
-STORIES = sorted((Path(__file__).parent / "stories").glob("*.yaml"))
+STORIES = sorted((Path(__file__).parents[1] / "stories").glob("*.yaml"))
 RECORDS = {"interaction": Interaction, "reminder": Reminder, "client": Client, "approval": ApprovalRequest,
            "assessment": SuitabilityAssessment, "alert": Alert}
 BEFORE = {"risk scan": lambda app, now: Alerting(app).evaluate(now=now, actor="risk.scan")}

@@ -13,7 +13,7 @@ from crm_core.interactions import Channel, Interaction
 from crm_core.staff import Role
 from tests import factories as f
 from tests.conftest import TEST_KEY
-from tests.test_personal_data import raw_database
+from tests.crm_core.test_personal_data import raw_database
 
 PHONE, ID_NUMBER = "13800001111", "110101199003074514"
 AT = datetime(2026, 11, 18, 1, 30, tzinfo=timezone.utc)

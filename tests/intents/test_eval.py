@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-EVAL = Path(__file__).parent / "eval"
+EVAL = Path(__file__).parents[1] / "eval"
 SETS = ("dev", "heldout")
 # Free-text slots are scored only where the label gives them.
 FREE_TEXT = {"summary", "content", "details", "comment", "interest"}

@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from tests.test_service import free_port
+from tests.bot.test_service import free_port
 
 
 def test_demo_builds_once_and_answers_a_margin_question(cli, tmp_path, db_url):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 def test_import_prints_summaries_bad_rows_and_fails_only_without_skip_invalid(cli, tmp_path):

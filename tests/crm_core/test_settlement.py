@@ -17,10 +17,10 @@ from crm_core.margin import MarginSnapshot, Position, latest_positions, latest_s
 from crm_core.staff import Role
 from tests import factories as f
 
-SAMPLE = Path(__file__).parent / "data" / "settlement_90012345_20261118.txt"
+SAMPLE = Path(__file__).parents[1] / "data" / "settlement_90012345_20261118.txt"
 # The next day's statement: every position closed (成交记录 lists the four closing trades), so it
 # has no 持仓汇总 and its 保证金占用 is 0.00.
-FLAT = Path(__file__).parent / "data" / "settlement_90012345_20261119_flat.txt"
+FLAT = Path(__file__).parents[1] / "data" / "settlement_90012345_20261119_flat.txt"
 TEXT = SAMPLE.read_bytes().decode("gbk")
 NOW = datetime.fromisoformat("2026-11-19T09:30:00+08:00")
 

@@ -31,7 +31,7 @@ from tests.fakes.wecom_crypto import CallbackClient, parse_xml
 from tests.fakes.wecom_server import FakeWeCom
 from tests.running import running
 from tests.testbot import TestBot
-from tests.test_suitability import C3_ANSWERS
+from tests.crm_core.test_suitability import C3_ANSWERS
 
 T0 = datetime(2026, 11, 18, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
 USERS = {"wangfang", "liuyang", "zhousup", "qianfu", "chenhead", "lijun", "sunhe", "chenrisk"}

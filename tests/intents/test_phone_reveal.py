@@ -16,8 +16,8 @@ from crm_core.staff import Role, Staff
 from messaging.replies import Reply
 from notifiers.outbox import Dispatcher, enqueue
 from tests import factories as f
-from tests.test_outbox import T0, client, rows, wecom  # noqa: F401  (fixtures)
-from tests.test_rules import index, parse  # noqa: F401  (the fixture)
+from tests.notifiers.test_outbox import T0, client, rows, wecom  # noqa: F401  (fixtures)
+from tests.intents.test_rules import index, parse  # noqa: F401  (the fixture)
 
 PHONE = "13812345678"
 
@@ -100,7 +100,7 @@ def test_through_slack_the_dm_shows_it_and_nothing_keeps_it(app, crm):
     from tests.fakes.slack_server import FakeSlack
     from tests.fakes.slack_sign import dm_message
     from tests.running import running
-    from tests.test_slack import SECRET, deliver, wait_for
+    from tests.bot.platforms.test_slack import SECRET, deliver, wait_for
     from bot.service import Service
 
     lines = []

@@ -17,7 +17,7 @@ from crm_core.importers import ImportFileError, import_file
 from crm_core.margin import MarginSnapshot, Position, latest_positions
 from crm_core.staff import Staff
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 CST = timezone(timedelta(hours=8))
 CLIENTS_HEADER = "name,account_no,phone,id_number,manager,risk_level,tags,birthday,client_type\n"
 
