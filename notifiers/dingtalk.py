@@ -40,7 +40,7 @@ import httpx
 
 from crm_core.base import utcnow
 from messaging.replies import button_label
-from notifiers.media import Media, attachments, progress
+from notifiers.media import Media, attachments, send_in_parts
 from notifiers.outbox import DeliveryError
 from notifiers.tokens import cached_token, store_token
 
@@ -141,17 +141,9 @@ class DingTalkSender:
     def send(self, target: str, body: dict) -> str | None:
         """notifiers.outbox.Sender: the text, then each attachment through the robot OpenAPI.
         Parts already out (an earlier attempt) are skipped."""
-        done, files, key = progress(body), attachments(body), None
-        if done.done < 1:
-            if text_of(body) or body.get("choices") or not files:
-                key = self._send_text(target, body)
-            done.mark(1)
-        for part, media in enumerate(files, start=2):
-            if part <= done.done:
-                continue
-            key = self._send_media(target, media) or key
-            done.mark(part)
-        return key
+        has_text = text_of(body) or body.get("choices") or not attachments(body)
+        return send_in_parts(body, (lambda: self._send_text(target, body)) if has_text else None,
+                             lambda media: self._send_media(target, media))
 
     def _send_text(self, target: str, body: dict) -> str | None:
         """A card for choices, else text (sessionWebhook, then OpenAPI)."""

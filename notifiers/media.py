@@ -13,6 +13,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Callable
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -129,3 +130,22 @@ def hydrate(session: Session, db, body: dict, rows: list[OutboxMessage]) -> dict
         out["attachments"] = loaded
     out["progress"] = Progress(done=min(r.parts_done or 0 for r in rows), db=db, message_ids=[r.id for r in rows])
     return out
+
+
+def send_in_parts(body: dict, text: Callable[[], str | None] | None,
+                  media: Callable[[Media], str | None]) -> str | None:
+    """Sends a message as its parts: the text (part 1, when `text` is given), then each attachment
+    (part k + 1), skipping the parts an earlier attempt sent and recording each one as it goes out,
+    so a retry after a failed upload sends nothing twice. Returns the first platform id a part gave."""
+    done, key = progress(body), None
+    if done.done < 1:
+        if text is not None:
+            key = text()
+        done.mark(1)
+    for part, item in enumerate(attachments(body), start=2):
+        if part <= done.done:
+            continue
+        sent = media(item)
+        key = key or sent
+        done.mark(part)
+    return key

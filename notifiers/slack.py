@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from messaging.replies import button_label
-from notifiers.media import Media, attachments, progress
+from notifiers.media import Media, attachments, send_in_parts
 from notifiers.outbox import DeliveryError
 
 # Errors worth retrying; anything else (channel_not_found, not_in_channel, invalid_auth...) is final.
@@ -50,17 +50,9 @@ class SlackSender:
     def send(self, target: str, body: dict) -> str | None:
         """notifiers.outbox.Sender: a message to a channel, or to a user id (their DM with the app),
         then each attachment. Parts already out (an earlier attempt) are skipped."""
-        done, files, key = progress(body), attachments(body), None
-        if done.done < 1:
-            if body.get("text") or not files:
-                key = self._post(target, body)
-            done.mark(1)
-        for part, media in enumerate(files, start=2):
-            if part <= done.done:
-                continue
-            key = self._upload(target, media) or key
-            done.mark(part)
-        return key
+        has_text = body.get("text") or not attachments(body)
+        return send_in_parts(body, (lambda: self._post(target, body)) if has_text else None,
+                             lambda media: self._upload(target, media))
 
     def _post(self, target: str, body: dict) -> str:
         try:

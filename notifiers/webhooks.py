@@ -40,7 +40,7 @@ from urllib.parse import parse_qs, quote_plus, urlencode, urlsplit, urlunsplit
 import httpx
 
 from crm_core.base import utcnow
-from notifiers.media import Media, attachments, progress
+from notifiers.media import Media, send_in_parts
 from notifiers.outbox import PER_MINUTE, DeliveryError, Sender
 
 from notifiers.channels import Channel, Channels
@@ -109,26 +109,25 @@ class RobotSender:
         now = self.clock()
         remembered = {d: t for d, t in self._posted.pop(target, {}).items() if t > now - REMEMBER}
         sent: dict[str, float] = {}  # pieces of this body that are in the chat, now or from before
-        done = progress(body)
-        try:
-            if done.done < 1:
-                for piece in self.pieces(body):
-                    digest = hashlib.sha256(piece.encode()).hexdigest()
-                    if digest in remembered:  # posted by an earlier attempt that failed after it
-                        sent[digest] = remembered.pop(digest)
-                        continue
-                    self._wait_turn(target)
-                    self.post(channel, piece)
-                    self._posts[target].append(self.clock())
-                    sent[digest] = self.clock()
-                done.mark(1)
-            for part, media in enumerate(attachments(body), start=2):  # then each attachment, once
-                if part <= done.done:
+
+        def text() -> None:
+            for piece in self.pieces(body):
+                digest = hashlib.sha256(piece.encode()).hexdigest()
+                if digest in remembered:  # posted by an earlier attempt that failed after it
+                    sent[digest] = remembered.pop(digest)
                     continue
                 self._wait_turn(target)
-                self.post_media(channel, media)
+                self.post(channel, piece)
                 self._posts[target].append(self.clock())
-                done.mark(part)
+                sent[digest] = self.clock()
+
+        def media(item) -> None:
+            self._wait_turn(target)
+            self.post_media(channel, item)
+            self._posts[target].append(self.clock())
+
+        try:
+            send_in_parts(body, text, media)  # the text, then each attachment, once
         except DeliveryError as exc:
             if exc.transient:
                 remembered.update(sent)

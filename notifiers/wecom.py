@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from crm_core.base import utcnow
 from crm_core.outbox import OutboxMessage
 from messaging.replies import Reply, button_label
-from notifiers.media import Media, attachments, progress
+from notifiers.media import Media, attachments, send_in_parts
 from notifiers.outbox import DeliveryError, enqueue
 from notifiers.tokens import cached_token, store_token
 
@@ -176,22 +176,17 @@ class WeComClient:
     def send(self, target: str, body: dict) -> str | None:
         """notifiers.outbox.Sender: a card when the body has choices and fits one, else text; then
         each attachment as an image or file message. Parts already out (an earlier attempt) are skipped."""
-        done, files, msgid = progress(body), attachments(body), None
-        if done.done < 1:
-            if (body.get("text") or body.get("title") or body.get("choices")) or not files:
-                card = template_card(body, body.get("task_id") or new_task_id()) if body.get("choices") else None
-                data = self._send_card(target, card) if card is not None else self._send_text(target, body)
-                self._check_members(data)
-                msgid = data.get("msgid")
-            done.mark(1)
-        for part, media in enumerate(files, start=2):
-            if part <= done.done:
-                continue
-            data = self._send_media(target, media)
-            self._check_members(data)
-            msgid = msgid or data.get("msgid")
-            done.mark(part)
-        return msgid
+        def text() -> str | None:
+            card = template_card(body, body.get("task_id") or new_task_id()) if body.get("choices") else None
+            return self._checked(self._send_card(target, card) if card is not None else self._send_text(target, body))
+
+        has_text = body.get("text") or body.get("title") or body.get("choices") or not attachments(body)
+        return send_in_parts(body, text if has_text else None,
+                             lambda media: self._checked(self._send_media(target, media)))
+
+    def _checked(self, data: dict) -> str | None:
+        self._check_members(data)
+        return data.get("msgid")
 
     @staticmethod
     def _check_members(data: dict) -> None:

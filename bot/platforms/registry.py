@@ -95,3 +95,14 @@ def settings_view(model, settings, prefix: str):
     """A platform's settings model read from the flat Settings: field `secret` of `model` is
     Settings' `<prefix>secret` (BROKERBOT_WECOM_SECRET, TOML `wecom_secret`)."""
     return model(**{field: getattr(settings, prefix + field) for field in model.model_fields})
+
+
+class SettingsView:
+    """For a platform class: `settings(settings)` reads its `settings_model` from the flat Settings
+    under the platform's name (BROKERBOT_<NAME>_*)."""
+
+    name: str
+    settings_model: type
+
+    def settings(self, settings):
+        return settings_view(self.settings_model, settings, f"{self.name}_")

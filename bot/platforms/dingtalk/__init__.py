@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, SecretStr
 
 from bot.platforms.dingtalk.adapter import DingTalk
-from bot.platforms.registry import settings_view
+from bot.platforms.registry import SettingsView
 from notifiers.dingtalk import DingTalkSender
 
 
@@ -21,12 +21,9 @@ class DingTalkSettings(BaseModel):
     api_base: str
 
 
-class DingTalkPlatform:
+class DingTalkPlatform(SettingsView):
+    settings_model = DingTalkSettings
     name, label, identity_column, order, routable, dedupe = "dingtalk", "DingTalk", "dingtalk_userid", 20, True, True
-
-    @staticmethod
-    def settings(settings) -> DingTalkSettings:
-        return settings_view(DingTalkSettings, settings, "dingtalk_")
 
     def configured(self, settings) -> bool:
         s = self.settings(settings)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, SecretStr
 from slack_sdk import WebClient
 
-from bot.platforms.registry import settings_view
+from bot.platforms.registry import SettingsView
 from notifiers.slack import SlackSender
 
 
@@ -22,12 +22,9 @@ def _value(secret: SecretStr | None) -> str:
     return secret.get_secret_value() if secret else ""
 
 
-class Slack:
+class Slack(SettingsView):
+    settings_model = SlackSettings
     name, label, identity_column, order, routable, dedupe = "slack", "Slack", "slack_user_id", 30, True, True
-
-    @staticmethod
-    def settings(settings) -> SlackSettings:
-        return settings_view(SlackSettings, settings, "slack_")
 
     def configured(self, settings) -> bool:
         return bool(self.settings(settings).bot_token)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, SecretStr
 
-from bot.platforms.registry import settings_view
+from bot.platforms.registry import SettingsView
 from notifiers.wecom import WeComClient
 
 
@@ -18,12 +18,9 @@ class WeComSettings(BaseModel):
     api_base: str
 
 
-class WeCom:
+class WeCom(SettingsView):
+    settings_model = WeComSettings
     name, label, identity_column, order, routable, dedupe = "wecom", "WeCom", "wecom_userid", 10, True, True
-
-    @staticmethod
-    def settings(settings) -> WeComSettings:
-        return settings_view(WeComSettings, settings, "wecom_")
 
     def configured(self, settings) -> bool:
         s = self.settings(settings)

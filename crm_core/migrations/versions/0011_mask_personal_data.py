@@ -10,15 +10,13 @@ waiting for 确认) are forgotten; they are encrypted from now on.
 Revision ID: 0011
 Revises: 0010
 """
-import hashlib
 import json
-from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from alembic import op
 
 from crm_core.masking import masked, masked_deep, mask_personal
-import crm_core.types
+from crm_core.migrations.audit_v1 import GENESIS, append, audit_log, digest
 
 
 revision = '0011'
@@ -29,22 +27,9 @@ depends_on = None
 PROVENANCE = ("clients", "approval_requests", "approval_decisions", "margin_snapshots", "positions",
               "suitability_assessments", "special_risk_warnings", "reminders", "interactions", "alerts",
               "position_reports", "alert_acknowledgements")
-GENESIS = "0" * 64
 BATCH = 2000
 
-audit_log = sa.table(
-    "audit_log", sa.column("id", sa.Integer), sa.column("at", crm_core.types.UTCDateTime()),
-    sa.column("actor", sa.String), sa.column("action", sa.String), sa.column("entity", sa.String),
-    sa.column("entity_id", sa.String), sa.column("details", sa.JSON), sa.column("prev_hash", sa.String),
-    sa.column("hash", sa.String))
 
-
-def _digest(row: dict) -> str:
-    """crm_core.audit's hash of an entry, as of this revision."""
-    body = json.dumps([row["at"].isoformat(), row["actor"], row["action"], row["entity"], row["entity_id"],
-                       row["details"], row["prev_hash"]],
-                      ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def _mask_provenance(conn) -> dict[str, int]:
@@ -99,7 +84,7 @@ def _redact_audit(conn) -> tuple[int, str | None]:
             rewriting = True
         if rewriting:
             row["details"], row["prev_hash"] = details, prev or GENESIS
-            row["hash"] = _digest(row)
+            row["hash"] = digest(row)
             updates.append({"entry_id": row["id"], "details": row["details"], "prev_hash": row["prev_hash"],
                             "hash": row["hash"]})
         prev = row["hash"]
@@ -122,13 +107,9 @@ def upgrade() -> None:
     states = _forget_states(conn)
     redacted, last = _redact_audit(conn)
     if redacted or rows or states:
-        entry = {"at": datetime.now(timezone.utc).replace(microsecond=0), "actor": "system",
-                 "action": "audit.redact", "entity": None, "entity_id": None,
-                 "details": {"reason": "personal numbers masked (migration 0011)", "audit_entries": redacted,
-                             "provenance_rows": rows, "conversation_states": states},
-                 "prev_hash": last or GENESIS}
-        entry["hash"] = _digest(entry)
-        conn.execute(audit_log.insert().values(**entry))
+        append(conn, action="audit.redact", last=last or GENESIS,
+               details={"reason": "personal numbers masked (migration 0011)", "audit_entries": redacted,
+                        "provenance_rows": rows, "conversation_states": states})
 
 
 def downgrade() -> None:

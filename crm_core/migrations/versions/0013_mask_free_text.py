@@ -11,15 +11,12 @@ hands over). An audit entry says how many rows were masked.
 Revision ID: 0013
 Revises: 0012
 """
-import hashlib
-import json
-from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from alembic import context, op
 
 from crm_core.masking import masked, masked_deep, store_text
-import crm_core.types
+from crm_core.migrations.audit_v1 import append
 
 
 revision = '0013'
@@ -32,22 +29,9 @@ FREE_TEXT = (("interactions", "summary", False), ("alerts", "ack_comment", False
              ("alert_acknowledgements", "comment", False), ("approval_requests", "comment", False),
              ("approval_requests", "details", True), ("approval_decisions", "comment", False),
              ("clients", "interest", False), ("clients", "lead_source", False))
-GENESIS = "0" * 64
 BATCH = 2000
 
-audit_log = sa.table(
-    "audit_log", sa.column("id", sa.Integer), sa.column("at", crm_core.types.UTCDateTime()),
-    sa.column("actor", sa.String), sa.column("action", sa.String), sa.column("entity", sa.String),
-    sa.column("entity_id", sa.String), sa.column("details", sa.JSON), sa.column("prev_hash", sa.String),
-    sa.column("hash", sa.String))
 
-
-def _digest(row: dict) -> str:
-    """crm_core.audit's hash of an entry, as of this revision."""
-    body = json.dumps([row["at"].isoformat(), row["actor"], row["action"], row["entity"], row["entity_id"],
-                       row["details"], row["prev_hash"]],
-                      ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def _update(conn, table, changed: list[dict]) -> None:
@@ -116,13 +100,8 @@ def upgrade() -> None:
     if reminders:
         counts["reminders.content"] = reminders
     if counts:
-        last = conn.scalar(sa.select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1))
-        entry = {"at": datetime.now(timezone.utc).replace(microsecond=0), "actor": "system",
-                 "action": "data.redact", "entity": None, "entity_id": None,
-                 "details": {"reason": "personal numbers in free text masked (migration 0013)", "rows": counts},
-                 "prev_hash": last or GENESIS}
-        entry["hash"] = _digest(entry)
-        conn.execute(audit_log.insert().values(**entry))
+        append(conn, action="data.redact",
+               details={"reason": "personal numbers in free text masked (migration 0013)", "rows": counts})
 
 
 def downgrade() -> None:
