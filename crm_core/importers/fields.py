@@ -72,8 +72,6 @@ def as_decimal(value: object, places: int) -> Decimal:
     # context and raises instead of answering.
     if number.copy_abs() >= LIMIT:
         raise BadCell("too_large")
-    if number.adjusted() < -places - 1 and not isinstance(value, float):
-        raise BadCell("places")  # 1E-999999999: quantizing it would underflow
     quantum = Decimal(1).scaleb(-places)
     rounded = number.quantize(quantum)
     if rounded.copy_abs() >= LIMIT:

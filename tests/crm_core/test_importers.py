@@ -366,3 +366,6 @@ def test_extreme_numbers_are_bad_rows_not_crashes(session, tmp_path, cell, reaso
                  f"90001001,2026-11-18T14:30:00+08:00,{cell},1\n")
     report = run(session, "snapshots", path)
     assert [(bad.line, bad.reason) for bad in report.bad_rows] == [(2, reason)]
+    # Zero written with many places is still zero.
+    path.write_text(path.read_text().replace(cell, "0.0000"))
+    assert run(session, "snapshots", path).bad_rows == []
