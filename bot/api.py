@@ -99,7 +99,7 @@ async def read_rows(request: Request, max_rows: int) -> list:
         if len(body) > cap:
             raise too_large
     try:
-        items = json.loads(body, parse_float=Decimal, parse_constant=Decimal)
+        items = json.loads(body, parse_float=Decimal, parse_int=Decimal, parse_constant=Decimal)
     except (ValueError, RecursionError) as exc:
         raise HTTPException(400, TEXTS["not_json"].format(error=exc)) from None
     if not isinstance(items, list):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, aliased
 from crm_core.accounts import Account
 from crm_core.clients import Client, ClientTag, Lifecycle
 from crm_core.interactions import Interaction
-from crm_core.margin import MarginSnapshot
+from crm_core.margin import MarginSnapshot, horizon
 from crm_core.staff import Staff
 from crm_core.visibility import visible_clients
 
@@ -31,6 +31,25 @@ class ClientFilter:
     def empty(self) -> bool:
         return all(v is None for v in vars(self).values())
 
+    def out_of_range(self) -> str | None:
+        """The first filter whose value is outside RANGES (None: all are within)."""
+        for name, (low, high) in RANGES.items():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, Decimal) and not value.is_finite() or not low <= value <= high:
+                return name
+        return None
+
+
+# What each number of a ClientFilter may be. Beyond these a question means nothing (a risk degree
+# of 10^20 %, 10^11 days) and dates or sums computed from it overflow.
+RANGES = {"risk_above": (0, 1000),  # percent; an account can stand well above 100%
+          "available_below": (-10**15, 10**15),  # yuan
+          "no_contact_days": (0, 36500), "no_trade_days": (0, 36500),  # 100 years
+          "opened_within_days": (0, 36500),
+          "top": (0, 10_000)}
+
 
 @dataclass(frozen=True)
 class Found:
@@ -43,6 +62,7 @@ class Found:
 def latest_snapshots():
     """An aliased MarginSnapshot restricted to each account's newest row."""
     newest = (select(MarginSnapshot.account_id, func.max(MarginSnapshot.timestamp).label("ts"))
+              .where(MarginSnapshot.timestamp <= horizon())  # rows dated in the future do not count
               .group_by(MarginSnapshot.account_id).subquery())
     snap = aliased(MarginSnapshot)
     return snap, and_(snap.account_id == newest.c.account_id, snap.timestamp == newest.c.ts), newest

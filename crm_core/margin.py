@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from sqlalchemy import (Date, Enum, ForeignKey, Index, Integer, String, UniqueConstraint,
@@ -15,6 +15,21 @@ from crm_core.base import Base, Provenance
 from crm_core.types import Fixed, UTCDateTime
 
 ZERO = Decimal("0.00")
+# How far ahead of our clock a snapshot's or position's time may be. Intraday figures are sent
+# the moment they are taken, so a sender whose clock runs a little ahead must still pass; NTP-
+# synchronised servers differ by well under a second, and 5 minutes (the window Slack allows a
+# request's timestamp, too) also covers a badly kept clock. Real mistakes are much further off: a
+# wrong day or year, or a +08:00 time sent as UTC (8 hours). A row beyond this is refused, and
+# reads of "the newest" figures ignore one already stored, so it cannot hide later data.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def horizon(now: datetime | None = None) -> datetime:
+    """The latest moment margin data may carry: `now` (the real clock when None) plus the skew.
+    Reads take the later of `now` and the real clock, so a caller's simulated earlier time never
+    hides data that is real."""
+    wall = datetime.now(timezone.utc)
+    return max(now or wall, wall) + CLOCK_SKEW
 
 
 class MarginSnapshot(Provenance, Base):
@@ -129,15 +144,19 @@ class Holdings:
 
 
 def latest_snapshot(*, session: Session, account_id: int) -> MarginSnapshot | None:
+    """The account's newest snapshot, ignoring any dated after `horizon()`."""
     return session.scalar(
-        select(MarginSnapshot).where(MarginSnapshot.account_id == account_id)
+        select(MarginSnapshot).where(MarginSnapshot.account_id == account_id,
+                                     MarginSnapshot.timestamp <= horizon())
         .order_by(MarginSnapshot.timestamp.desc()).limit(1))
 
 
 def latest_holdings(*, session: Session, account_id: int) -> Holdings | None:
     """The account's newest position report: what it held then, or nothing (flat). None when its
     positions were never reported. Position rows count as a report of their moment."""
-    moments = [session.scalar(select(func.max(model.timestamp)).where(model.account_id == account_id))
+    latest = horizon()  # a report dated in the future does not hide the real ones
+    moments = [session.scalar(select(func.max(model.timestamp))
+                              .where(model.account_id == account_id, model.timestamp <= latest))
                for model in (PositionReport, Position)]
     if all(moment is None for moment in moments):
         return None

@@ -10,7 +10,7 @@ CN_NUM = r"[零〇一二两三四五六七八九十百]+"
 NUMBER = rf"(?:\d+(?:\.\d+)?|{CN_NUM})"
 UNITS = {"万": 10_000, "w": 10_000, "k": 1_000, "千": 1_000, "百万": 1_000_000, "亿": 100_000_000,
          "m": 1_000_000, "元": 1, "块": 1, "块钱": 1}
-AMOUNT = re.compile(rf"(?P<n>{NUMBER})\s*(?P<unit>百万|万|千|亿|块钱|块|元|w|k|m)?(?![a-z])")
+AMOUNT = re.compile(rf"(?P<n>\d+(?:\.\d+)?e[+-]?\d+|{NUMBER})\s*(?P<unit>百万|万|千|亿|块钱|块|元|w|k|m)?(?![a-z])")
 DAY_UNITS = {"天": 1, "日": 1, "周": 7, "星期": 7, "礼拜": 7, "个月": 30, "月": 30, "年": 365,
              "day": 1, "days": 1, "week": 7, "weeks": 7, "month": 30, "months": 30, "year": 365,
              "years": 365}
@@ -33,11 +33,19 @@ def cn_number(text: str) -> int:
     return value
 
 
+BIG = 1e18  # beyond any sum, count or percentage a question means; keeps what is computed finite
+
+
 def number(text: str) -> float:
+    """At most BIG: 10^400 would be float infinity, and 400 Chinese digits no float at all."""
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        return float(cn_number(text))
+        try:
+            value = float(cn_number(text))
+        except OverflowError:
+            value = BIG
+    return min(value, BIG)
 
 
 def as_json_number(value: float) -> int | float:

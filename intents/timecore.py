@@ -28,6 +28,11 @@ class TimeExpr:
         return self.value.date().isoformat() if self.date_only else self.value.isoformat()
 
 
+# What date arithmetic raises past the calendar's ends (years 1 and 9999): "in 99999999 days" is
+# no time at all, so the expression is not read as one.
+BEYOND_CALENDAR = (OverflowError, ValueError)
+
+
 def add_months(day: date, months: int) -> date:
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1

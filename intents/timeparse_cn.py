@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from intents.numbers import cn_number
 from intents.timecore import (
+    BEYOND_CALENDAR,
     TimeExpr,
     add_months,
     hour_of,
@@ -96,7 +97,10 @@ def parse(text: str, now: datetime, prefer: str | None) -> list[TimeExpr]:
     found: list[TimeExpr] = []
     for m in SOON.finditer(text):
         minutes = _count(m.group("n")) * (1 if m.group("unit") == "分钟" else 60)
-        found.append(TimeExpr(m.start(), m.end(), now + timedelta(minutes=minutes), False))
+        try:
+            found.append(TimeExpr(m.start(), m.end(), now + timedelta(minutes=minutes), False))
+        except BEYOND_CALENDAR:
+            continue
     for m in RE.finditer(text):
         if m.end() == m.start() or any(t.start <= m.start() < t.end for t in found):
             continue
@@ -105,7 +109,10 @@ def parse(text: str, now: datetime, prefer: str | None) -> list[TimeExpr]:
         has_clock = bool(g["hour"] or g["hh"])
         if not (has_date or has_clock or g["part"]):
             continue
-        day = _date(g, today, prefer) if has_date else today
+        try:
+            day = _date(g, today, prefer) if has_date else today
+        except BEYOND_CALENDAR:
+            continue
         if day is None:
             continue
         part = PARTS.get(g["part"] or "") or PARTS.get(g["rel"] or "")
@@ -121,7 +128,7 @@ def parse(text: str, now: datetime, prefer: str | None) -> list[TimeExpr]:
         if hour > 23 or minute > 59:
             continue
         moment = datetime.combine(day, time(hour, minute), tz)
-        if not has_date and prefer == "future" and moment < now:
+        if not has_date and prefer == "future" and moment < now and day < date.max:
             moment += timedelta(days=1)
         found.append(TimeExpr(m.start(), m.end(), moment, False))
     return found

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, time, timedelta
 
-from intents.timecore import TimeExpr, weekday_in
+from intents.timecore import BEYOND_CALENDAR, TimeExpr, weekday_in
 
 WEEKDAY_NAMES = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 EN_WEEKDAYS = {name: i for i, name in enumerate(WEEKDAY_NAMES)}
@@ -41,6 +41,13 @@ def _day(m: re.Match, now: datetime, prefer: str | None):
     return today - timedelta(days=int(g["ago"]) * (7 if g["agounit"].startswith("w") else 1))
 
 
+def _reachable(m: re.Match, now: datetime, prefer: str | None):
+    try:
+        return _day(m, now, prefer)
+    except BEYOND_CALENDAR:  # in 99999999 days
+        return None
+
+
 def _clock(m: re.Match) -> time | None:
     if m.group("hh"):
         hour, minute = int(m.group("hh")), int(m.group("mm"))
@@ -60,8 +67,11 @@ def parse(text: str, now: datetime, prefer: str | None) -> list[TimeExpr]:
     for m in SOON.finditer(text):
         n = {"a": 1, "an": 1, "half an": 0.5}.get(m.group("n")) or int(m.group("n"))
         minutes = n * (60 if m.group("unit").startswith("h") else 1)
-        found.append(TimeExpr(m.start(), m.end(), now + timedelta(minutes=minutes), False))
-    days = [(m, _day(m, now, prefer)) for m in DAY.finditer(text)]
+        try:
+            found.append(TimeExpr(m.start(), m.end(), now + timedelta(minutes=minutes), False))
+        except BEYOND_CALENDAR:
+            continue
+    days = [(m, day) for m in DAY.finditer(text) if (day := _reachable(m, now, prefer)) is not None]
     clocks = [(m, _clock(m)) for m in CLOCK.finditer(text)]
     used: set[int] = set()
     for m, day in days:

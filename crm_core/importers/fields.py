@@ -7,16 +7,18 @@ noise below 1e-6 (0.30000000000000004) is rounded away; a real third decimal is 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Callable, Mapping
 from zoneinfo import ZoneInfo
 
 from crm_core.importers.reader import Row
+from crm_core.margin import horizon
 from crm_core.importers.texts import say
 
 NOISE = Decimal("0.000001")
 LIMIT = Decimal(10) ** 18  # Fixed(precision=20, scale=2) holds 18 integer digits
+SHOWN = 64  # characters of a cell quoted back in a reason; a longer value is cut with "…"
 THOUSANDS = re.compile(r"-?\d{1,3}(,\d{3})+(\.\d+)?")
 DAY = re.compile(r"(\d{4})[-/]?(\d{1,2})[-/]?(\d{1,2})")
 CLOSE = time(15, 0)  # futures day session close: a snapshot without a time is the day's close
@@ -27,12 +29,16 @@ class BadCell(ValueError):
 
 
 def shown(value: object) -> str:
-    """A cell as the person typed it (floats without float noise)."""
+    """A cell as the person typed it (floats without float noise), cut to SHOWN characters."""
     if isinstance(value, float):  # beyond 15 digits a double's integer digits are made up
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    return str(value)
+        text = str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    elif isinstance(value, datetime):
+        text = value.isoformat(sep=" ")
+    elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        text = f"{Decimal(value):.6e}"  # str() refuses ints of more than 4,300 digits
+    else:
+        text = str(value)
+    return text if len(text) <= SHOWN else text[:SHOWN - 1] + "…"
 
 
 def as_text(value: object) -> str:
@@ -62,9 +68,13 @@ def as_decimal(value: object, places: int) -> Decimal:
             raise BadCell("not_number") from None
     if not number.is_finite():
         raise BadCell("not_number")
+    # Compared without arithmetic: abs() or quantize() of 1E+999999999 exceeds the decimal
+    # context and raises instead of answering.
+    if number.copy_abs() >= LIMIT:
+        raise BadCell("too_large")
     quantum = Decimal(1).scaleb(-places)
-    rounded = number.quantize(quantum) if abs(number) < LIMIT else number
-    if abs(rounded) >= LIMIT:
+    rounded = number.quantize(quantum)
+    if rounded.copy_abs() >= LIMIT:
         raise BadCell("too_large")
     if rounded != number and not (isinstance(value, float) and abs(rounded - number) < NOISE):
         raise BadCell("places")
@@ -95,11 +105,25 @@ def as_moment(value: object, tz: ZoneInfo) -> datetime:
             raise BadCell("not_time") from None
     else:
         raise BadCell("not_time")
-    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=tz)
+    try:  # 9999-12-31T23:59:59-12:00 is a valid ISO time beyond the last UTC datetime
+        moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise BadCell("time_range") from None
+    return moment
 
 
 def at_close(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, CLOSE, tzinfo=tz)
+
+
+def from_future(moment: datetime, now: datetime, tz: ZoneInfo) -> str | None:
+    """The reason a row's moment is refused, or None: margin data later than our clock (plus
+    margin.CLOCK_SKEW) would stay every account's "newest" figures until that date passes."""
+    if moment <= horizon(now):
+        return None
+    return say("future", value=moment.astimezone(tz).isoformat(),
+               now=now.astimezone(tz).isoformat(timespec="seconds"))
 
 
 class Cells:
@@ -164,6 +188,10 @@ class Cells:
                 raise BadCell("not_positive")
             return int(number)
         return self.get(column, convert, required=required)
+
+    def not_future(self, column: str, moment: datetime | None, now: datetime, tz: ZoneInfo) -> None:
+        if moment is not None and (reason := from_future(moment, now, tz)):
+            self.fail(f"{column}: {reason}")
 
     def day(self, column: str) -> date | None:
         return self.get(column, as_day)

@@ -53,6 +53,7 @@ class Job:
     origin: Origin | None = None  # None: a file named report.file, imported by `user`
     suitability: Any = None  # crm_core.suitability.SuitabilityRules for assessments (None: packaged)
     written: dict[str, int] = field(default_factory=dict)  # rows written, by table
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))  # rows after it are refused
     postgres: bool = field(init=False)
 
     def __post_init__(self) -> None:

@@ -56,6 +56,7 @@ def _parse(job: Job, row) -> Rec:
     moment = c.moment("timestamp", job.tz)
     if row.cells.get("timestamp") is None:
         c.fail(say("required", column="timestamp"))
+    c.not_future("timestamp", moment, job.now, job.tz)
     if all(row.cells.get(column) is None for column in POSITION_COLUMNS):
         return Rec(row.line, account_no, moment and utc(moment), None, {}, c.errors)
     key = (c.choice("exchange", EXCHANGES, required=True), c.text("instrument", required=True, limit=32),
@@ -85,7 +86,7 @@ def check(job: Job, rows) -> list[Rec]:
                 if reason := seen.check((rec.group, rec.key), rec.line, what=what):
                     rec.errors.append(reason)
     for rec in recs:
-        if rec.key is None and rec.group in listed:
+        if rec.key is None and None not in rec.group and rec.group in listed:
             rec.errors.append(say("flat_and_listed", line=listed[rec.group], row_word=job.origin.row_word))
     ids = dict(job.lookup(lambda chunk: select(Account.account_no, Account.id)
                           .where(Account.account_no.in_(chunk)), (r.account_no for r in recs)))

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from crm_core.accounts import Account
 from crm_core.products import EXCHANGE_OF
 from crm_core.importers import positions, reader, snapshots
-from crm_core.importers.fields import BadCell, as_day, at_close
+from crm_core.importers.fields import BadCell, as_day, at_close, from_future
 from crm_core.importers.job import Job, utc
 from crm_core.importers.reader import ImportFileError
 from crm_core.importers.statement_text import Table, block_end, decode, heading, money, pairs, table
@@ -251,7 +251,11 @@ def check(job: Job, records: list) -> Plan:
     account_id = job.session.scalar(select(Account.id).where(Account.account_no == funds.account_no))
     if account_id is None:
         raise ImportFileError(say("st_no_account", line=funds.account_line, value=funds.account_no))
-    moment = utc(at_close(funds.day, job.tz))
+    moment = at_close(funds.day, job.tz)
+    if from_future(moment, job.now, job.tz):
+        raise ImportFileError(say("st_future", value=funds.day.isoformat(),
+                                  now=job.now.astimezone(job.tz).isoformat(timespec="seconds")))
+    moment = utc(moment)
     snapshot = snapshots.Rec(funds.line, funds.account_no, moment, dict(funds.values), account_id)
     held = [positions.Rec(h.line, funds.account_no, moment, h.key, dict(h.values), [], account_id)
             for h in holdings]

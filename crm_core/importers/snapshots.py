@@ -49,6 +49,8 @@ def _parse(job: Job, row) -> tuple[Rec | None, list[str]]:
             moment = at_close(day, job.tz)
         elif row.cells.get("trading_day") is None:
             c.fail(say("no_time"))
+    c.not_future("timestamp" if row.cells.get("timestamp") is not None else "trading_day", moment,
+                 job.now, job.tz)
     values = {col: c.money(col, required=col in REQUIRED, non_negative=col in NON_NEGATIVE)
               for col in MONEY}
     if c.errors:

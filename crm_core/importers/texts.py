@@ -28,6 +28,8 @@ TEXTS = {
     "not_positive": "{column}: {value} is not a positive whole number",
     "not_date": "{column}: {value} is not a date such as 2026-11-18 or 20261118",
     "not_time": "{column}: {value} is not an ISO 8601 time such as 2026-11-18T15:00:00+08:00",
+    "time_range": "{column}: {value} is outside the times that can be stored (years 1 to 9999 in UTC)",
+    "future": "{value} is in the future (now {now})",
     "not_phone": "{column}: {value} is not a mobile number (11 digits starting with 1) "
                  "or a landline number",
     "not_id": "{column}: {value} is not an ID number (18 characters, or 15 digits for old cards)",
@@ -88,6 +90,7 @@ TEXTS = {
     "st_no_column": "{section} (line {line}): no {column} column",
     "st_bad_instrument": "line {line}: 合约: {value!r} is not a contract code",
     "st_unknown_product": "line {line}: 合约: no exchange is known for product {product} ({instrument})",
+    "st_future": "日期: {value} is in the future (now {now}); a statement is made after its day's close",
     "st_no_account": "line {line}: 客户号: no account {value}; import it with the clients file first",
     # -- the summary -------------------------------------------------------------------------
     "summary": "{file}: {rows} rows — {created} created, {updated} updated, "

@@ -21,7 +21,7 @@ from crm_core import audit
 from crm_core.accounts import Account
 from crm_core.risk.alerts import ACTIVE, SEVERITY, Alert, AlertKind, AlertLevel, AlertStatus
 from crm_core.clients import Client
-from crm_core.margin import MarginSnapshot
+from crm_core.margin import MarginSnapshot, horizon
 from crm_core.risk.rules import RiskRules
 from crm_core.staff import Staff, Team
 
@@ -54,7 +54,8 @@ def _chunks(ids: list[int]) -> Iterable[list[int]]:
 
 
 def _subjects(session: Session, account_ids: list[int] | None) -> list[Subject]:
-    newest = select(MarginSnapshot.account_id, func.max(MarginSnapshot.timestamp).label("ts"))
+    newest = (select(MarginSnapshot.account_id, func.max(MarginSnapshot.timestamp).label("ts"))
+              .where(MarginSnapshot.timestamp <= horizon()))  # rows dated in the future do not count
     query = lambda ids: (  # noqa: E731
         select(MarginSnapshot, Account.account_no, Client.id, Client.manager_id, Team.name)
         .join(Account, Account.id == MarginSnapshot.account_id)

@@ -14,6 +14,9 @@ SHOWN = 20
 NUMBERS = ("risk_above", "available_below")
 INTEGERS = ("no_contact_days", "no_trade_days", "opened_within_days", "top")
 TEXTS = ("tag", "risk_level", "birthday")
+RANGE_TEXTS = {"risk_above": "find_range_risk", "available_below": "find_range_amount",
+               "no_contact_days": "find_range_days", "no_trade_days": "find_range_days",
+               "opened_within_days": "find_range_days", "top": "find_range_top"}
 
 
 def filter_from(slots: dict) -> ClientFilter:
@@ -25,8 +28,10 @@ def filter_from(slots: dict) -> ClientFilter:
             except InvalidOperation:
                 pass
     for name in INTEGERS:
-        if slots.get(name) is not None and str(slots[name]).lstrip("-").isdigit():
-            values[name] = max(0, int(slots[name]))
+        text = str(slots.get(name))
+        if slots.get(name) is not None and text.lstrip("-").isdigit():
+            # more digits than str -> int converts (4,300) is out of every range anyway
+            values[name] = max(0, int(text)) if len(text) < 100 else 10**100
     for name in TEXTS:
         if slots.get(name):
             values[name] = str(slots[name])
@@ -53,6 +58,8 @@ def find(ctx: HandlerContext, intent: Intent) -> Reply:
     filters = filter_from(intent.slots)
     if filters.empty():
         return Reply(ctx.t("find_needs_filter"))
+    if bad := filters.out_of_range():
+        return Reply(ctx.t(RANGE_TEXTS[bad]))
     found, total = find_clients(session=ctx.session, staff=ctx.staff, filters=filters, now=ctx.now, limit=SHOWN)
     if not found:
         return Reply(ctx.t("find_none"))

@@ -1,7 +1,7 @@
 """The REST API as the brokerage's back office uses it: bearer tokens, snapshot and position
 batches checked by the importers' rules, all-or-nothing, idempotent, exact decimals."""
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -14,6 +14,7 @@ from bot.service import Service
 from crm_core import tokens
 from crm_core.accounts import Account
 from crm_core.audit import AuditEntry
+from crm_core.risk.alerts import Alert, AlertLevel
 from crm_core.margin import MarginSnapshot, Position, latest_positions, latest_snapshot
 from crm_core.staff import Role
 from tests import factories as f
@@ -250,3 +251,91 @@ def test_a_batch_row_with_only_account_and_time_reports_the_account_flat(app, ht
     assert "当前无持仓" in text and "数据时间：2026-11-19 15:00" in text and "rb2601" not in text, text
     again = http.post("/api/v1/positions", json=flat, headers=auth(token)).json()
     assert (again["written"], again["unchanged"]) == (0, 1)
+
+
+def test_every_malformed_row_is_a_422_naming_its_index(http, service, session, token):
+    # Extreme values a hostile or broken client sends: none may become a 500, nor a 409 that a
+    # client would retry for ever.
+    before = counts(session)
+    snapshots = [
+        {**SNAPSHOT, "timestamp": "9999-12-31T23:59:59-12:00"},
+        {**SNAPSHOT, "timestamp": "0001-01-01T00:00:00+14:00"},
+        {**SNAPSHOT, "timestamp": 20261118},
+        {**SNAPSHOT, "timestamp": True},
+        {**SNAPSHOT, "trading_day": "99991231", "timestamp": None},
+        {**SNAPSHOT, "balance": [1]},
+    ]
+    body = json.dumps(snapshots)[:-1] + (
+        ', {"account_no": "90012345", "timestamp": "2026-11-18T14:01:00+08:00", "balance": 1e999999999, "curr_margin": 1}'
+        ', {"account_no": "90012345", "timestamp": "2026-11-18T14:02:00+08:00", "balance": -1e999999999, "curr_margin": 1}'
+        ', {"account_no": "90012345", "timestamp": "2026-11-18T14:03:00+08:00", "balance": 1e-999999999, "curr_margin": 1}'
+        ', {"account_no": "90012345", "timestamp": "2026-11-18T14:04:00+08:00", "balance": NaN, "curr_margin": 1}'
+        ', {"account_no": "90012345", "timestamp": "2026-11-18T14:05:00+08:00", "balance": Infinity, "curr_margin": -Infinity}'
+        ', {"account_no": "90012345", "timestamp": "2026-11-18T14:06:00+08:00", "balance": ' + "9" * 5000 + ', "curr_margin": 1}'
+        ', {"account_no": ' + "1" * 5000 + ', "timestamp": "2026-11-18T14:07:00+08:00", "balance": 1, "curr_margin": 1}'
+        ', {"account_no": "90012345", "timestamp": "2026-11-18T14:08:00+08:00", "balance": "1e999999999", "curr_margin": "1"}'
+        ']')
+    answer = http.post("/api/v1/snapshots", content=body, headers=auth(token))
+    assert answer.status_code == 422, answer.text
+    bad = {row["index"]: row["reason"] for row in answer.json()["bad_rows"]}
+    assert sorted(bad) == list(range(14)), bad
+    assert bad[0].startswith("timestamp: 9999-12-31T23:59:59-12:00 ")
+    assert bad[1].startswith("timestamp: 0001-01-01T00:00:00+14:00 ")
+    assert bad[2] == "timestamp: 20261118 is not an ISO 8601 time such as 2026-11-18T15:00:00+08:00"
+    assert bad[4].startswith("trading_day: 9999-12-31T15:00:00+08:00 is in the future (now 20")
+    assert bad[6] == "balance: 1E+999999999 is too large" and bad[7] == "balance: -1E+999999999 is too large"
+    assert bad[8] == "balance: 1E-999999999 has more than 2 decimal places"
+    assert bad[9] == "balance: NaN is not a number"
+    assert bad[11] == f"balance: {'9' * 63}… is too large"
+    assert "longer than 32 characters" in bad[12]
+    assert bad[13] == "balance: 1e999999999 is too large"
+    positions = [{k: v for k, v in POSITIONS[0].items() if k != "timestamp"},
+                 {**POSITIONS[1], "timestamp": None},
+                 {**POSITIONS[0], "timestamp": "9999-12-31T23:59:59-12:00"},
+                 {**POSITIONS[0], "volume": 10 ** 30, "timestamp": "2026-11-18T14:00:00+08:00"},
+                 {**POSITIONS[0], "margin": "Infinity", "timestamp": "2026-11-18T13:00:00+08:00"},
+                 {"account_no": "90012345"}]
+    for skip in ("false", "true"):
+        answer = http.post(f"/api/v1/positions?skip_invalid={skip}", json=positions, headers=auth(token))
+        assert answer.status_code == (422 if skip == "false" else 200), answer.text
+        bad = {row["index"]: row["reason"] for row in answer.json()["bad_rows"]}
+        assert sorted(bad) == list(range(6)), bad
+        assert bad[0] == bad[1] == bad[5] == "timestamp: empty, but required"
+        assert bad[3] == f"volume: {10 ** 30} is too large"
+        assert bad[4] == "margin: Infinity is not a number"
+    assert counts(session) == before and service.ingested == []
+
+
+def test_a_snapshot_from_the_future_is_refused_and_never_blinds_the_account(app, crm, session, token):
+    # Issue 12: a snapshot mistyped as 2099 used to become the account's "newest" figures for
+    # 73 years: a real one at 120% afterwards raised nothing and chat showed the 2099 figures.
+    service = Service(app)
+    http = TestClient(create_app(service))
+    base = {"account_no": "90012345", "balance": "1000000.00"}
+    future = {**base, "timestamp": "2099-11-18T14:30:00+08:00", "curr_margin": "100000.00"}
+    answer = http.post("/api/v1/snapshots", json=[future], headers=auth(token))
+    assert answer.status_code == 422
+    [bad] = answer.json()["bad_rows"]
+    assert bad["index"] == 0
+    assert bad["reason"].startswith("timestamp: 2099-11-18T14:30:00+08:00 is in the future (now 20")
+    # A sender's clock a minute ahead of ours is not a mistake (margin.CLOCK_SKEW).
+    ahead = (datetime.now(app.db.tz) + timedelta(minutes=1)).isoformat()
+    answer = http.post("/api/v1/snapshots", json=[{**base, "timestamp": ahead, "curr_margin": "500000.00"}],
+                       headers=auth(token))
+    assert answer.status_code == 200, answer.text
+    # A 2099 row stored before rows were checked is ignored wherever "the newest" is read.
+    f.snapshot(session, "90012345", datetime.fromisoformat("2099-11-18T14:30:00+08:00"), "1000000", "100000")
+    session.commit()
+    now = datetime.now(app.db.tz) + timedelta(minutes=2)
+    real = {**base, "timestamp": now.isoformat(), "curr_margin": "1200000.00"}  # risk degree 120%
+    answer = http.post("/api/v1/snapshots", json=[real], headers=auth(token))
+    assert answer.status_code == 200, answer.text
+    session.expire_all()
+    alert = session.scalar(select(Alert).where(Alert.account_id == account_id(session, "90012345")))
+    assert alert is not None and alert.level is AlertLevel.margin_call and str(alert.risk_degree) == "1.200000"
+    latest = latest_snapshot(session=session, account_id=account_id(session, "90012345"))
+    assert str(latest.risk_degree) == "1.200000"
+    reply = TerminalSession("m1", service.pipeline.handle, now=now, tz=app.db.tz).send("张三的保证金还够吗").text
+    assert "风险度：120.00%" in reply and "2099" not in reply, reply
+    found = TerminalSession("m1", service.pipeline.handle, now=now, tz=app.db.tz).send("风险度超过100%的客户").text
+    assert "张三" in found and "2099" not in found, found

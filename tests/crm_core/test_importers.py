@@ -325,3 +325,47 @@ def test_a_snapshot_with_no_margin_and_no_position_pl_means_flat_unless_position
     run(session, "snapshots", write(tmp_path, "s20.csv", header +
                                     "90001001,2026-11-20T15:00:00+08:00,990000.00,0,-8000\n"))
     assert len(held(session, "90001001")) == 3
+
+
+def test_rows_dated_in_the_future_are_refused_with_their_time(session, tmp_path):
+    load_samples(session, "staff", "clients")
+    snapshots = write(tmp_path, "snapshots.csv",
+                      "account_no,timestamp,trading_day,balance,curr_margin\n"
+                      "90001001,2099-11-18T14:30:00+08:00,,1000000,100000\n"
+                      "90001001,,20991118,1000000,100000\n"
+                      "90001001,2026-11-18T14:30:00Z,,1000000,100000\n"
+                      "90001001,9999-12-31T23:59:59-12:00,,1000000,100000\n")
+    report = run(session, "snapshots", snapshots, skip_invalid=True)
+    reasons = {bad.line: bad.reason for bad in report.bad_rows}
+    assert sorted(reasons) == [2, 3, 5]
+    assert reasons[2].startswith("timestamp: 2099-11-18T14:30:00+08:00 is in the future (now 20")
+    assert reasons[3].startswith("trading_day: 2099-11-18T15:00:00+08:00 is in the future (now 20")
+    assert reasons[5].startswith("timestamp: 9999-12-31T23:59:59-12:00 is outside the times")
+    assert count(session, MarginSnapshot) == 1
+    positions = write(tmp_path, "positions.csv",
+                      "account_no,timestamp,exchange,instrument,direction,volume\n"
+                      "90001001,2099-11-18T15:00:00+08:00,SHFE,rb2605,long,30\n"
+                      "90001001,2026-11-18T15:00:00+08:00,SHFE,rb2605,long,30\n")
+    report = run(session, "positions", positions)
+    assert [bad.line for bad in report.bad_rows] == [2] and not report.applied
+    assert report.bad_rows[0].reason.startswith("timestamp: 2099-11-18T15:00:00+08:00 is in the future")
+    assert count(session, Position) == 0
+
+
+@pytest.mark.parametrize("cell, reason", [
+    ("1e999999999", "balance: 1e999999999 is too large"),
+    ("-1E+999999999", "balance: -1E+999999999 is too large"),
+    ("1e-999999999", "balance: 1e-999999999 has more than 2 decimal places"),
+    ("NaN", "balance: NaN is not a number"),
+    ("-Infinity", "balance: -Infinity is not a number"),
+    ("9" * 100, f"balance: {'9' * 63}… is too large"),
+])
+def test_extreme_numbers_are_bad_rows_not_crashes(session, tmp_path, cell, reason):
+    load_samples(session, "staff", "clients")
+    path = write(tmp_path, "snapshots.csv", "account_no,timestamp,balance,curr_margin\n"
+                 f"90001001,2026-11-18T14:30:00+08:00,{cell},1\n")
+    report = run(session, "snapshots", path)
+    assert [(bad.line, bad.reason) for bad in report.bad_rows] == [(2, reason)]
+    # Zero written with many places is still zero.
+    path.write_text(path.read_text().replace(cell, "0.0000"))
+    assert run(session, "snapshots", path).bad_rows == []

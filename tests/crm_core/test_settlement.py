@@ -249,3 +249,12 @@ def test_an_account_flattened_before_the_upgrade_shows_flat_after_it(app, sessio
     assert latest_positions(session=session, account_id=account) == []
     run(session, SAMPLE)  # the day before, re-sent, is still the day before
     assert latest_positions(session=session, account_id=account) == []
+
+
+def test_a_statement_dated_in_the_future_is_refused(app, session, account, tmp_path):
+    # A statement is made after its day's close; one dated 2099 would stay the account's newest
+    # figures for decades and hide every real statement after it (issue 12).
+    with pytest.raises(ImportFileError, match=r"日期: 2099-11-18 is in the future \(now 20"):
+        run(session, copy(tmp_path, TEXT.replace("日期 Date：20261118", "日期 Date：20991118")))
+    session.rollback()
+    assert count(session, MarginSnapshot) == 0 and count(session, Position) == 0
