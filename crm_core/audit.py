@@ -42,12 +42,28 @@ def _digest(entry: AuditEntry) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def _lock_chain(session: Session) -> None:
+    """Serialise appenders so the chain stays linear: nobody may read the newest hash until the
+    previous appender has committed.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: pysqlite opens the transaction lazily,
+    at the first INSERT/UPDATE/DELETE, so a SELECT before it reads outside any lock and two
+    writers read the same newest hash. A write statement that changes nothing (the table's
+    UPDATE trigger fires per row, so none) makes pysqlite BEGIN and SQLite take its database
+    write lock (waiting up to busy_timeout) before the newest hash is read; the lock is held
+    until the caller's transaction ends. If the transaction has written already, it holds the
+    lock and this is a no-op."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(7042611)"))
+    elif dialect == "sqlite":
+        session.execute(text("UPDATE audit_log SET id = id WHERE 0"))
+
+
 def record(*, session: Session, actor: str, action: str, entity: str | None = None,
            entity_id: object = None, details: dict | None = None, source: Source | None = None) -> AuditEntry:
     """Append one entry in the caller's transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialise appenders across replicas so the chain stays linear.
-        session.execute(text("SELECT pg_advisory_xact_lock(7042611)"))
+    _lock_chain(session)
     last = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
     payload = dict(details or {})
     if source is not None:
