@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import threading
 
+from alembic import command
+from sqlalchemy import select
+
 from crm_core import audit
+from crm_core.db import Database
+from crm_core.migrations import audit_v1
+from tests.conftest import TEST_KEY
 
 
 def test_twelve_concurrent_writers_leave_an_intact_chain(app):
@@ -17,7 +23,7 @@ def test_twelve_concurrent_writers_leave_an_intact_chain(app):
             for i in range(5):
                 with app.db.transaction() as session:
                     # A read before the audit entry, as the snapshot import does.
-                    session.scalar(audit.select(audit.AuditEntry.id).limit(1))
+                    session.scalar(select(audit.AuditEntry.id).limit(1))
                     audit.record(session=session, actor=f"m{n}", action="snapshot.import",
                                  entity="account", entity_id=f"{n}-{i}")
         except BaseException as exc:  # noqa: BLE001 - reported below
@@ -32,3 +38,23 @@ def test_twelve_concurrent_writers_leave_an_intact_chain(app):
     with app.db.session() as session:
         count, broken = audit.verify(session=session)
     assert (count, broken) == (60, None)
+
+
+def test_entries_from_before_keyed_hashes_still_verify_and_new_ones_are_keyed(db_url):
+    db = Database(db_url, secret_key=TEST_KEY)
+    command.upgrade(db._alembic_config(), "0013")
+    with db.engine.begin() as conn:
+        for n in range(3):
+            audit_v1.append(conn, action="client.update", details={"n": n})
+    db.upgrade()  # 0014: nothing re-keyed
+    with db.transaction() as session:
+        audit.record(session=session, actor="m1", action="client.update", entity="client", entity_id=1)
+    with db.session() as session:
+        assert list(session.scalars(select(audit.AuditEntry.hash_version).order_by(audit.AuditEntry.id))) == [1, 1, 1, 2]
+        assert audit.verify(session=session) == (4, None)
+    other = Database(db_url, secret_key="another-secret-key-0123456789")
+    with other.session() as session:  # keyed entries do not verify under another key
+        count, broken = audit.verify(session=session)
+        assert broken is not None and broken.entry_id == 4
+    other.dispose()
+    db.dispose()
