@@ -137,6 +137,10 @@ def checkpoint(*, session: Session, now: datetime | None = None) -> AuditCheckpo
     return point
 
 
+def newest_checkpoint(*, session: Session) -> AuditCheckpoint | None:
+    return session.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1))
+
+
 @dataclass(frozen=True)
 class Break:
     entry_id: int
