@@ -3,12 +3,18 @@ back, the newest entries deleted (signed checkpoints) and a rewrite by someone h
 (`--anchor` from a copy kept elsewhere); the database refuses to empty the log."""
 import hashlib
 import hmac
+import threading
 
+import httpx
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from crm_core import audit
+from bot.service import Service
+from crm_core import audit, tokens
+from crm_core.staff import Role
+from tests import factories as f
+from tests.running import running
 
 
 def _entries(session, n: int) -> None:
@@ -139,3 +145,30 @@ def test_the_database_refuses_to_empty_the_log(app, session, cli):
             session.execute(text(f"TRUNCATE {table}" if postgres else f"DELETE FROM {table}"))
         session.rollback()
     assert _verify(cli).returncode == 0
+
+
+def test_twelve_clients_posting_the_same_snapshot_at_once_raise_no_false_alarm(app, session, cli):
+    m1 = f.staff(session, "m1", "王芳", Role.manager)
+    f.client(session, "张三", m1, ["90012345"])
+    token = tokens.create_token(session=session, name="back-office")
+    session.commit()
+    row = {"account_no": "90012345", "timestamp": "2026-11-18T15:00:00+08:00", "trading_day": "20261118",
+           "balance": "1500000.00", "curr_margin": "1350000", "exchange_margin": "1200000.00"}
+    start, statuses = threading.Barrier(12), []
+    with running(Service(app)) as base:
+        def post():
+            start.wait()
+            for _ in range(3):
+                statuses.append(httpx.post(f"{base}/api/v1/snapshots", json=[row], timeout=60,
+                                           headers={"Authorization": f"Bearer {token}"}).status_code)
+
+        threads = [threading.Thread(target=post) for _ in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert len(statuses) == 36 and set(statuses) <= {200, 409}
+    ok = _verify(cli)
+    assert ok.returncode == 0, ok.stderr
+    entries = int(ok.stdout.split(":")[1].split()[0])
+    assert entries >= 36  # every request is in the log
