@@ -177,17 +177,16 @@ def verify(*, session: Session, anchor: tuple[int, str] | None = None) -> tuple[
                 (point.head_hash, f"checkpoint {point.id} of {point.at:%Y-%m-%d %H:%M} UTC"))
     if anchor is not None and anchor[0]:
         wanted.setdefault(anchor[0], []).append((anchor[1], "the anchor given"))
-    prev, count, keyed_seen = GENESIS, 0, False
+    prev, count = GENESIS, 0
     for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id)).yield_per(1000):
         count += 1
         if entry.prev_hash != prev:
             return count, Break(entry.id, "previous-hash link does not match (an entry was removed or reordered)")
-        if entry.hash_version != KEYED and (keyed_seen or (unkeyed_through is not None and entry.id > unkeyed_through)):
+        if entry.hash_version != KEYED and unkeyed_through is not None and entry.id > unkeyed_through:
             return count, Break(entry.id, "unkeyed hash after keyed hashes began (the entry was rewritten)")
         digest = _digest(entry, key)
         if digest is None or not hmac.compare_digest(digest, entry.hash):
             return count, Break(entry.id, "content does not match its hash (the entry was altered)")
-        keyed_seen = keyed_seen or entry.hash_version == KEYED
         for head, what in wanted.pop(entry.id, ()):
             if head != entry.hash:
                 return count, Break(entry.id, f"its hash differs from {what} (the chain was rewritten)")

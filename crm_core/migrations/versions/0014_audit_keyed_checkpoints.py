@@ -41,8 +41,10 @@ CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoint
 
 def upgrade() -> None:
     conn = op.get_bind()
-    # Not batch mode: on SQLite that would copy the table and lose its append-only triggers.
-    op.add_column('audit_log', sa.Column('hash_version', sa.Integer(), server_default='1', nullable=False))
+    # Not batch mode: on SQLite that would copy the table and lose its append-only triggers. A
+    # downgrade keeps the column (see there), so a second upgrade finds it.
+    if 'hash_version' not in {c['name'] for c in sa.inspect(conn).get_columns('audit_log')}:
+        op.add_column('audit_log', sa.Column('hash_version', sa.Integer(), server_default='1', nullable=False))
     op.create_table(
         'audit_checkpoints',
         sa.Column('id', sa.Integer(), nullable=False),
