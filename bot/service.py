@@ -13,9 +13,11 @@ from bot.pipeline import Pipeline
 from bot.platforms import registry
 from bot.routing import direct_channel, no_route
 from bot.scheduler import Scheduler
+from crm_core import audit
 from crm_core.inbox import forget_old
 from crm_core.suitability import queue_expiry_reminders
-from notifiers.outbox import Dispatcher, Sender, reroute
+from messaging.replies import Reply
+from notifiers.outbox import Dispatcher, Sender, enqueue, reroute
 from notifiers.reminders import queue_due_reminders
 from notifiers.webhooks import channel_senders
 
@@ -56,6 +58,9 @@ class Service:
         self.jobs.every(3600, "suitability_expiry", self.suitability_reminders)
         self.jobs.every(60, "approval_sla", lambda now=None: remind_overdue(self.app, now))
         self.jobs.daily(calendar.pre_open, "pre_open", self.pre_open)
+        # Hourly, but it signs one checkpoint a day (every day: the log is written at weekends too),
+        # so a service that was down at midnight catches up within the hour.
+        self.jobs.every(3600, "audit_checkpoint", self.audit_checkpoint)
 
     def queue_reminders(self, now: datetime | None = None) -> int:
         now = now or datetime.now(timezone.utc)
@@ -107,6 +112,33 @@ class Service:
         if not self.app.risk_rules.config.calendar.is_trading_day(now.astimezone(self.app.db.tz).date()):
             return 0
         return self.alerting.pre_open(now)
+
+    def audit_checkpoint(self, now: datetime | None = None) -> int:
+        """Once a business day: verify the audit chain, sign its head into audit_checkpoints and
+        send SEQ:HASH to the compliance chats of channels.yaml (audit: true), who keep the copy
+        outside the database that `brokerbot audit verify --anchor` checks. A broken chain is not
+        signed: the compliance chats are told where it breaks instead. Returns the messages queued."""
+        now = now or datetime.now(timezone.utc)
+        day = now.astimezone(self.app.db.tz).date()
+        with self.app.db.transaction() as session:
+            newest = audit.newest_checkpoint(session=session)
+            if newest is not None and newest.at.astimezone(self.app.db.tz).date() >= day:
+                return 0
+            count, broken = audit.verify(session=session)
+            if broken is None:
+                point = audit.checkpoint(session=session, now=now)
+                text = self.app.messages.t("audit_checkpoint", anchor=point.anchor, entries=count,
+                                           at=now.astimezone(self.app.db.tz).strftime("%Y-%m-%d %H:%M"))
+            else:
+                log.error("audit log broken at entry %s: %s", broken.entry_id, broken.reason)
+                text = self.app.messages.t("audit_broken", entry=broken.entry_id, reason=broken.reason)
+            queued = 0
+            for channel in self.app.channels.for_audit():
+                kind, target = channel.outbox
+                queued += enqueue(session=session, channel=kind, target=target, now=now,
+                                  reply=Reply(text, title=self.app.messages.t("audit_checkpoint_title")),
+                                  purpose="audit_checkpoint", ref=f"audit:{day.isoformat()}:{channel.name}") is not None
+        return queued
 
     def adapter(self, name: str, build):
         """The adapter `name` of this service, built by `build()` the first time it is asked for."""

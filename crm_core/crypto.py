@@ -29,6 +29,7 @@ class Cipher:
         raw = secret.encode()
         self._fernet = Fernet(base64.urlsafe_b64encode(_derive(raw, b"brokerbot pii encryption")))
         self._index_key = _derive(raw, b"brokerbot pii blind index")
+        self.audit_key = _derive(raw, b"brokerbot audit chain")  # keyed audit hashes and checkpoints
         self.fingerprint = hashlib.sha256(_derive(raw, b"brokerbot key fingerprint")).hexdigest()[:16]
 
     def encrypt(self, value: str | None) -> str | None:

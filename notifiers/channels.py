@@ -31,8 +31,9 @@ class Channel(BaseModel):
     url: str | None = None
     secret: str | None = None
     channel_id: str | None = None
-    levels: list[AlertLevel] = Field(min_length=1)
-    teams: list[str] = Field(min_length=1)
+    levels: list[AlertLevel] = Field(default_factory=list)
+    teams: list[str] = Field(default_factory=list)
+    audit: bool = False  # a compliance chat: receives the daily signed audit checkpoint
     _line: int | None = PrivateAttr(default=None)  # where the entry starts in the file
 
     @field_validator("teams")
@@ -44,6 +45,10 @@ class Channel(BaseModel):
 
     @model_validator(mode="after")
     def _fits_type(self) -> "Channel":
+        if not self.audit:  # an alert channel; a compliance chat (audit: true) may take no alerts
+            for key in ("levels", "teams"):
+                if not getattr(self, key):
+                    raise ValueError(f"{key} is required (or audit: true for a compliance chat)")
         needs = NEEDS[self.type]
         for key in ("url", "secret", "channel_id"):
             if key in needs and not getattr(self, key):
@@ -119,6 +124,10 @@ class Channels:
         """The channels that take an alert of `level` for a client of `team` (None: no team, so
         only channels for every team)."""
         return [channel for channel in self.channels if channel.takes(level, team)]
+
+    def for_audit(self) -> list[Channel]:
+        """The compliance chats (audit: true) that receive the daily audit checkpoint."""
+        return [channel for channel in self.channels if channel.audit]
 
     def of_type(self, type_: str) -> list[Channel]:
         return [channel for channel in self.channels if channel.type == type_]

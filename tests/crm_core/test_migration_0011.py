@@ -9,6 +9,7 @@ from crm_core import audit
 from crm_core.clients import Client
 from crm_core.conversations import Conversation
 from crm_core.db import Database
+from crm_core.migrations import audit_v1
 from crm_core.interactions import Channel, Interaction
 from crm_core.staff import Role
 from tests import factories as f
@@ -21,12 +22,11 @@ AT = datetime(2026, 11, 18, 1, 30, tzinfo=timezone.utc)
 
 def _old_entry(session, action: str, details: dict) -> None:
     """An entry as brokerbot wrote it before 0011: the details as given, chained."""
-    last = session.scalar(select(audit.AuditEntry.hash).order_by(audit.AuditEntry.id.desc()).limit(1))
-    entry = audit.AuditEntry(at=AT, actor="m1", action=action, entity="client", entity_id="1", details=details,
-                             prev_hash=last or audit.GENESIS)
-    entry.hash = audit._digest(entry)
-    session.add(entry)
-    session.flush()
+    last = session.scalar(select(audit_v1.audit_log.c.hash).order_by(audit_v1.audit_log.c.id.desc()).limit(1))
+    entry = dict(at=AT, actor="m1", action=action, entity="client", entity_id="1", details=details,
+                 prev_hash=last or audit.GENESIS)
+    entry["hash"] = audit_v1.digest(entry)
+    session.execute(audit_v1.audit_log.insert().values(**entry))
 
 
 class _App:  # what raw_database needs
@@ -53,7 +53,7 @@ def test_upgrade_masks_old_rows_and_the_audit_chain_still_verifies(db_url):
         _old_entry(session, "import.clients", {"file": "clients.csv", "rows": [ID_NUMBER]})
         _old_entry(session, "reminder.create", {"due_at": "2026-11-19T10:00:00+08:00"})
     with db.session() as session:
-        first_hashes = [e.hash for e in session.scalars(select(audit.AuditEntry).order_by(audit.AuditEntry.id))]
+        first_hashes = list(session.scalars(select(audit_v1.audit_log.c.hash).order_by(audit_v1.audit_log.c.id)))
 
     db.upgrade()
     with db.session() as session:
