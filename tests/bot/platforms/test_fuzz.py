@@ -5,9 +5,10 @@ unsigned, some signed with the real secrets, none of which may be answered with 
 import hashlib
 import hmac
 import json
+import multiprocessing
 import random
-import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import httpx
 import pytest
@@ -148,38 +149,43 @@ def huge_requests():
         yield "POST", path, query, (nested[i:i + 65536] for i in range(0, len(nested), 65536)), {}
 
 
-def test_hostile_requests_get_no_5xx_and_healthz_stays_quick(service, fakes):
-    rng = random.Random(12)
-    wecom, dingtalk, slack = fakes
-    wx = CallbackClient(token=TOKEN, encoding_aes_key=AES_KEY, corp_id=CORP)
-    batches = [list(wecom_requests(rng, wx)), list(dingtalk_requests(rng, dingtalk.app_secret)),
-               list(slack_requests(rng)), list(huge_requests())]
+def fire(base: str, route: str, seed: int, dingtalk_secret: str) -> tuple[list, list]:
+    """One route's requests, sent from a separate process (as platforms and attackers are): the
+    service's own threads are then all that competes inside its process."""
+    rng = random.Random(seed)
+    batch = {"wecom": lambda: wecom_requests(rng, CallbackClient(token=TOKEN, encoding_aes_key=AES_KEY, corp_id=CORP)),
+             "dingtalk": lambda: dingtalk_requests(rng, dingtalk_secret),
+             "slack": lambda: slack_requests(rng), "huge": huge_requests}[route]()
     answers, errors = [], []
-    with running(service) as base:
-        def fire(batch):
-            with httpx.Client(base_url=base, timeout=30) as client:
-                for method, path, query, body, headers in batch:
-                    try:
-                        answer = client.request(method, path, params=query, content=body, headers=headers)
-                        answers.append((path, answer.status_code, answer.text[:200]))
-                    except httpx.TransportError as exc:  # a refused 10 MB body may close the connection
-                        if not (body is not None and not isinstance(body, bytes) or len(body or b"") >= TEN_MB // 4):
-                            errors.append((path, repr(exc)))
+    with httpx.Client(base_url=base, timeout=30) as client:
+        for method, path, query, body, headers in batch:
+            try:
+                answer = client.request(method, path, params=query, content=body, headers=headers)
+                answers.append((path, answer.status_code, answer.text[:200]))
+            except httpx.TransportError as exc:  # a refused 10 MB body may close the connection
+                if route != "huge":
+                    errors.append((path, repr(exc)))
+    return answers, errors
 
-        threads = [threading.Thread(target=fire, args=(batch,)) for batch in batches]
-        for thread in threads:
-            thread.start()
+
+def test_hostile_requests_get_no_5xx_and_healthz_stays_quick(service, fakes):
+    wecom, dingtalk, slack = fakes
+    with running(service) as base, httpx.Client(base_url=base, timeout=5) as probe, \
+            ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("spawn")) as senders:
+        probe.get("/healthz")  # connected: what is timed below is the answer
+        runs = [senders.submit(fire, base, route, 12 + i, dingtalk.app_secret)
+                for i, route in enumerate(("wecom", "dingtalk", "slack", "huge"))]
         latencies = []
-        with httpx.Client(base_url=base, timeout=5) as probe:
-            while any(t.is_alive() for t in threads):
-                started = time.monotonic()
-                assert probe.get("/healthz").status_code == 200
-                latencies.append(time.monotonic() - started)
-                time.sleep(0.02)
-        for thread in threads:
-            thread.join()
+        while not latencies or not all(run.done() for run in runs):
+            started = time.monotonic()
+            assert probe.get("/healthz").status_code == 200
+            latencies.append(time.monotonic() - started)
+            time.sleep(0.02)
+        results = [run.result() for run in runs]
+    answers = [a for got, _ in results for a in got]
+    errors = [e for _, got in results for e in got]
     failures = [a for a in answers if a[1] >= 500]
     assert not failures and not errors
     assert len(answers) >= 3 * PER_ROUTE
-    assert latencies and max(latencies) < 0.1, f"slowest /healthz {max(latencies):.3f} s"
+    assert max(latencies) < 0.1, f"slowest /healthz {max(latencies):.3f} s of {len(latencies)}"
     assert not wecom.sent and not slack.posted

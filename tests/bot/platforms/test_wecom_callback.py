@@ -251,15 +251,17 @@ def test_a_10_mb_unsigned_xml_body_is_refused_unread_and_healthz_stays_quick(ser
                 outcome["status"] = type(exc).__name__
         thread = threading.Thread(target=attack)
         thread.start()
-        slowest = 0.0
-        while thread.is_alive():
-            started = time.monotonic()
-            assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
-            slowest = max(slowest, time.monotonic() - started)
-            time.sleep(0.02)
+        latencies = []
+        with httpx.Client(base_url=base, timeout=5) as probe:  # one connection, as a load balancer keeps
+            probe.get("/healthz")  # connected: what is timed below is the answer
+            while not latencies or thread.is_alive():
+                started = time.monotonic()
+                assert probe.get("/healthz").status_code == 200
+                latencies.append(time.monotonic() - started)
+                time.sleep(0.02)
         thread.join()
     assert outcome["status"] in (413, "WriteError", "RemoteProtocolError", "ReadError")
-    assert slowest < 0.1
+    assert max(latencies) < 0.1, latencies
 
 
 BILLION_LAUGHS = ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa">'
