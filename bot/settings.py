@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     dingtalk_robot_code: str | None = None
     dingtalk_mode: Literal["stream", "http"] = "stream"
     dingtalk_api_base: str = "https://api.dingtalk.com"
+    # Where a message's sessionWebhook may point (scheme://host[:port]); unset: DingTalk's own
+    # robot host https://oapi.dingtalk.com and the origin of dingtalk_api_base. Any other
+    # sessionWebhook is ignored and the answer goes through the OpenAPI instead.
+    dingtalk_webhook_base: str | None = None
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None

@@ -17,6 +17,8 @@ from crm_core.types import UTCDateTime
 
 # How long a claim is kept. Platforms retry within minutes (WeCom three times within about 15 s,
 # Slack up to three times within about an hour, DingTalk Stream on reconnect); a week is ample.
+# It must outlast every window in which a captured request is still accepted, or a replay would be
+# served again: WeCom callbacks 5 minutes, Slack signatures 5 minutes, DingTalk HTTP signs 1 hour.
 KEEP = timedelta(days=7)
 
 

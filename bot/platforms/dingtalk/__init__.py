@@ -19,6 +19,7 @@ class DingTalkSettings(BaseModel):
     robot_code: str | None = None
     mode: Literal["stream", "http"] = "stream"
     api_base: str
+    webhook_base: str | None = None
 
 
 class DingTalkPlatform(SettingsView):
@@ -40,7 +41,7 @@ class DingTalkPlatform(SettingsView):
         def build():
             s = self.settings(service.app.settings)
             return DingTalk(service, client_id=s.client_id, client_secret=s.client_secret.get_secret_value(),
-                            api_base=s.api_base)
+                            api_base=s.api_base, webhook_base=s.webhook_base)
         return service.adapter(self.name, build)
 
     def routers(self, service) -> list:

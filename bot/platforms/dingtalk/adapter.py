@@ -11,6 +11,12 @@ Facts (dingtalk-stream 0.24.3 sources and open.dingtalk.com, checked 2026; STYLE
   {outTrackId, userId, content: JSON {cardPrivateData: {actionIds, params}}}; a card answers each
   person's first click only, and a click the pipeline refuses (not theirs to decide) not at all:
   the card stays as it was. A click pushed again (the frame's messageId) is answered once.
+- The HTTP sign covers the timestamp only, not the body: whoever captured one header pair can post
+  any body for an hour. So an answer goes to a sessionWebhook only on DingTalk's own host
+  (`webhook_origins`; any other is ignored and the answer goes through the OpenAPI to the asker's
+  own chat), and a msgId is answered once (the pipeline's dedupe claims it in crm_core/inbox.py,
+  durable across replicas and kept a week, longer than the hour). A sign is not taken once: two
+  real callbacks in the same millisecond share it. Stream mode (the default) has none of this.
 A reply showing one client's figures never goes to a group (bot.delivery): it goes to the asker's
 direct chat, and the group is told so.
 """
@@ -29,6 +35,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
+from urllib.parse import urlsplit
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import or_, select
@@ -44,6 +52,26 @@ from notifiers.outbox import enqueue
 
 log = logging.getLogger("brokerbot.dingtalk")
 ONE_HOUR_MS = 3_600_000
+ROBOT_ORIGIN = "https://oapi.dingtalk.com"  # sessionWebhook: https://oapi.dingtalk.com/robot/sendBySession?session=…
+
+
+def origin(url: str) -> str | None:
+    """scheme://host[:port] of a URL, lower case; None when it is not an http(s) URL."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        return None
+    return f"{parts.scheme}://{parts.hostname}" + (f":{port}" if port else "")
+
+
+def webhook_origins(api_base: str, webhook_base: str | None) -> frozenset[str]:
+    """Where a sessionWebhook may point: the configured base, else DingTalk's robot host and the
+    OpenAPI's origin (which is a local fake in tests)."""
+    bases = [webhook_base] if webhook_base else [ROBOT_ORIGIN, api_base]
+    return frozenset(o for o in map(origin, bases) if o)
 
 
 def valid_signature(secret: str, timestamp: str | None, sign: str | None, now_ms: int) -> bool:
@@ -63,28 +91,46 @@ class Where:
     expires: int = 0  # sessionWebhookExpiredTime, ms
 
 
-def message_event(data: dict) -> tuple[ChatEvent, Where] | None:
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def message_event(data: dict, webhooks: frozenset[str] = frozenset()) -> tuple[ChatEvent, Where] | None:
     """A robot message callback (the same JSON in both modes) as a ChatEvent; None for pictures,
-    files and other messages without text."""
+    files, other messages without text and fields of the wrong type. A sessionWebhook outside
+    `webhooks` (origins) is dropped: the answer then goes through the OpenAPI."""
     if data.get("msgtype") == "text":
-        text = (data.get("text") or {}).get("content") or ""
+        text = _text(_dict(data.get("text")).get("content"))
     elif data.get("msgtype") == "richText":
-        text = "".join(part.get("text", "") for part in (data.get("content") or {}).get("richText") or [])
+        parts = _dict(data.get("content")).get("richText")
+        text = "".join(_text(_dict(part).get("text")) for part in (parts if isinstance(parts, list) else []))
     else:
         return None
-    user = data.get("senderStaffId") or data.get("senderId")  # no staff id: someone outside the org
-    if not user or not data.get("msgId"):
+    user = _text(data.get("senderStaffId")) or _text(data.get("senderId"))  # no staff id: outside the org
+    msg_id = data.get("msgId")
+    if not user or not isinstance(msg_id, str) or not msg_id or len(msg_id) > 150:
         return None
-    group = data.get("conversationId") if str(data.get("conversationType")) == "2" else None
-    event = ChatEvent("dingtalk", f"msg:{data['msgId']}", user, text.strip(), datetime.now(timezone.utc),
+    group = _text(data.get("conversationId")) or None if str(data.get("conversationType")) == "2" else None
+    event = ChatEvent("dingtalk", f"msg:{msg_id}", user, text.strip(), datetime.now(timezone.utc),
                       "group" if group else "direct", group or user)
-    return event, Where(user, group, data.get("sessionWebhook"), int(data.get("sessionWebhookExpiredTime") or 0))
+    webhook = _text(data.get("sessionWebhook")) or None
+    if webhook is not None and origin(webhook) not in webhooks:
+        log.warning("sessionWebhook of message %s is not on DingTalk's host; answering through the OpenAPI", msg_id)
+        webhook = None
+    expires = data.get("sessionWebhookExpiredTime")
+    expires = expires if isinstance(expires, int) and 0 <= expires < 10**15 else 0
+    return event, Where(user, group, webhook, expires)
 
 
 class DingTalk:
-    def __init__(self, service, *, client_id: str, client_secret: str, api_base: str):
+    def __init__(self, service, *, client_id: str, client_secret: str, api_base: str, webhook_base: str | None = None):
         self.service = service
         self.client_id, self.client_secret, self.api_base = client_id, client_secret, api_base.rstrip("/")
+        self.webhooks = webhook_origins(api_base, webhook_base)
         self.workers = ThreadPoolExecutor(max_workers=16, thread_name_prefix="dingtalk")
         self._stream: Stream | None = None
         self._turns: dict[str, threading.Lock] = {}
@@ -102,7 +148,7 @@ class DingTalk:
             log.exception("DingTalk callback %s failed", data.get("msgId") or data.get("outTrackId"))
 
     def on_message(self, data: dict) -> None:
-        parsed = message_event(data)
+        parsed = message_event(data, self.webhooks)
         if parsed is not None:  # None: pictures and other messages without text
             self.respond(*parsed)
 
@@ -189,9 +235,9 @@ class DingTalk:
             if not valid_signature(self.client_secret, request.headers.get("timestamp"),
                                    request.headers.get("sign"), int(time.time() * 1000)):
                 return JSONResponse({"error": "invalid or stale signature"}, status_code=401)
-            try:
+            try:  # json's C parser stops deep nesting with RecursionError; the body is at most 64 KB
                 data = json.loads(await request.body())
-            except ValueError:
+            except (ValueError, RecursionError):
                 return JSONResponse({"error": "not JSON"}, status_code=400)
             if not isinstance(data, dict):
                 return JSONResponse({"error": "not a message"}, status_code=400)

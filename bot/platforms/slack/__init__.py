@@ -49,7 +49,7 @@ class Slack(SettingsView):
             return []
         from bot.platforms.slack.adapter import router
 
-        return [router(self.bolt(service))]
+        return [router(self.bolt(service), _value(s.signing_secret))]
 
     def start(self, service) -> None:
         s = self.settings(service.app.settings)

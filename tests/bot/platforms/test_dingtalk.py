@@ -181,6 +181,55 @@ def test_choices_are_numbered_text_in_http_mode(http_service, fake):
     assert "90020002" in second
 
 
+def test_a_replay_pointing_at_an_outsiders_webhook_posts_nothing_there(http_service, fake):
+    """A captured header pair (the sign covers only the timestamp) replayed with a manager's staff
+    id and the attacker's sessionWebhook: the figures go to the manager's own chat, not there."""
+    with FakeDingTalk() as attacker:
+        message = fake.bot_message("张三的保证金还够吗")
+        message["sessionWebhook"] = attacker.new_session()[0]
+        with running(http_service) as base:
+            assert post(base, dingtalk_sign.signed_callback(fake.app_secret, message)).status_code == 200
+            assert wait_for(lambda: fake.robot_messages)
+            time.sleep(0.3)
+        assert not attacker.session_messages and not attacker.requests
+    [direct] = robot_texts(fake)
+    assert FIGURES in direct and not fake.session_messages
+
+
+def test_a_message_signed_again_later_is_still_answered_once(http_service, fake):
+    message = fake.bot_message("张三的保证金还够吗")
+    later = fake.now_ms() + 60_000  # the same msgId under a newer header pair
+    with running(http_service) as base:
+        firsts = [post(base, dingtalk_sign.signed_callback(fake.app_secret, message, timestamp_ms=t))
+                  for t in (fake.now_ms(), later)]
+        assert wait_for(lambda: fake.session_messages)
+    assert [a.status_code for a in firsts] == [200, 200]
+    assert len(fake.session_messages) == 1
+
+
+@pytest.mark.parametrize("body", [b"[" * 50_000, b"[" * 100_000, b'{"a": ' * 20_000, b"\xff\xfe{", b"1e999999"],
+                         ids=["deep-list", "100k-brackets", "deep-object", "not-utf8", "a-number"])
+def test_a_signed_body_that_is_not_a_message_gets_a_4xx(http_service, fake, body):
+    signed = dingtalk_sign.signed_callback(fake.app_secret, {})
+    with running(http_service) as base:
+        answer = httpx.post(f"{base}/dingtalk/callback", content=body, headers=signed.headers, timeout=10)
+    assert 400 <= answer.status_code < 500
+    assert not fake.session_messages and not fake.robot_messages
+
+
+def test_a_signed_message_with_fields_of_the_wrong_type_is_ignored(http_service, fake, caplog):
+    message = fake.bot_message("张三的保证金还够吗")
+    message.update(senderStaffId={"id": "manager001"}, msgId=["x"], sessionWebhookExpiredTime="soon")
+    wrong_text = fake.bot_message("张三的保证金还够吗", msg_id="m-wrong-text")
+    wrong_text["text"] = ["张三"]
+    with running(http_service) as base:
+        answers = [post(base, dingtalk_sign.signed_callback(fake.app_secret, m)) for m in (message, wrong_text)]
+        time.sleep(0.5)
+    assert [a.status_code for a in answers] == [200, 200]
+    assert "failed" not in caplog.text
+    assert not fake.robot_messages and not any(FIGURES in t for t in session_texts(fake))
+
+
 # -- Stream mode ---------------------------------------------------------------------------------
 def test_a_stream_message_is_acked_and_answered_once(stream_service, fake):
     with StreamGateway(fake) as gateway, running(stream_service):

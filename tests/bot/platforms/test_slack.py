@@ -146,3 +146,43 @@ def test_the_kpi_report_asked_in_a_channel_posts_only_the_note_there(service, sl
     assert set(by_channel) == {"U0WANG", "C0TEAM"}
     assert "客户权益合计：1,425,363.60" in by_channel["U0WANG"]
     assert by_channel["C0TEAM"] == "客户数据不在群里发，已私信回复您。"
+
+
+# -- outsiders (issue 12) ------------------------------------------------------------------------
+UNSIGNED_BODIES = [b"{x", b"[1]", b"\xff\xfe\xfd", b"[" * 50_000, b'{"type": "event_callback"}',
+                   b"payload=%7Bx"]
+
+
+@pytest.mark.parametrize("body", UNSIGNED_BODIES, ids=["broken", "list", "not-utf8", "deep", "event", "form"])
+def test_unsigned_or_badly_stamped_requests_are_refused_unparsed(service, slack, body):
+    now = str(int(time.time()))
+    headers = [{"Content-Type": "application/json"},  # no signature at all
+               {"Content-Type": "application/json", "X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=1"},
+               {"Content-Type": "application/json", "X-Slack-Request-Timestamp": now, "X-Slack-Signature": "v0=00"},
+               {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": "1e9",
+                "X-Slack-Signature": "v0=00"}]
+    with running(service) as base:
+        answers = [httpx.post(f"{base}/slack/events", content=body, headers=h, timeout=10).status_code for h in headers]
+    assert answers == [401, 401, 401, 401] and not slack.posted
+
+
+def test_a_stale_or_replayed_signed_event_is_refused_or_answered_once(service, slack):
+    question = dm_message(SECRET, user="U0WANG", text="张三的保证金还够吗", channel="D0WANG")
+    stale = sign(SECRET, question.body, timestamp=int(time.time()) - 301)
+    with running(service) as base:
+        assert deliver(base, stale)[0].status_code == 401
+        assert deliver(base, question)[0].status_code == 200
+        assert deliver(base, sign(SECRET, question.body))[0].status_code == 200  # re-signed: the same event_id
+        assert wait_for(lambda: slack.posted)
+        time.sleep(0.5)
+    assert len(slack.posted) == 1
+
+
+@pytest.mark.parametrize("body,content_type", [
+    (b"[1]", "application/json"), (b"{x", "application/json"), (b"[" * 50_000, "application/json"),
+    (b"payload=%7Bx", "application/x-www-form-urlencoded"), (b"payload=%5B1%5D", "application/x-www-form-urlencoded"),
+], ids=["list", "broken", "deep", "form-broken", "form-list"])
+def test_a_signed_body_bolt_cannot_read_gets_a_4xx(service, slack, body, content_type):
+    with running(service) as base:
+        answer, _ = deliver(base, sign(SECRET, body, content_type=content_type))
+    assert 400 <= answer.status_code < 500 and not slack.posted

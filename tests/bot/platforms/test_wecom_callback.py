@@ -3,17 +3,20 @@ signatures played by an independent implementation, WeCom's API by a fake server
 confirmations come as button cards; a click answers once and turns the buttons into the choice."""
 import json
 import logging
+import threading
 import time
 from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from bot.platforms.wecom.adapter import REPLAY_WINDOW
 from bot.service import Service
 from crm_core.audit import AuditEntry
 from crm_core.base import utcnow
 from crm_core.clients import Client
+from crm_core.inbox import InboundMessage
 from crm_core.outbox import OutboxMessage, OutboxStatus
 from crm_core.staff import Role
 from messaging.replies import Choice, Reply
@@ -21,6 +24,7 @@ from notifiers.outbox import Dispatcher
 from notifiers.wecom import WeComClient, enqueue_reply
 from tests import factories as f
 from tests.fakes.wecom_crypto import CallbackClient, parse_xml
+from tests.fakes.wecom_crypto import signature as wecom_signature
 from tests.fakes.wecom_server import FakeWeCom
 from tests.running import running
 from tests.worlds import SNAP_AT
@@ -210,3 +214,83 @@ def test_a_card_whose_send_timed_out_reaches_the_person_once(app, failure):
     assert fake.count("/cgi-bin/message/send") == 2
     with app.db.session() as session:
         assert session.scalar(select(OutboxMessage.status)) == OutboxStatus.delivered
+
+
+# -- outsiders and malformed signed input (issue 12) -------------------------------------------
+def inbound_rows(session) -> int:
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(InboundMessage))
+
+
+def test_stale_future_and_week_old_replayed_callbacks_are_refused_with_nothing_written(service, wx, wecom, session):
+    now = int(time.time())
+    stale = wx.text("wangfang", "张三的保证金还够吗", msg_id=8001, timestamp=now - REPLAY_WINDOW - 5)
+    future = wx.text("wangfang", "张三的保证金还够吗", msg_id=8002, timestamp=now + REPLAY_WINDOW + 5)
+    # Captured eight days ago: its MsgId has left the inbox (kept a week), only the timestamp refuses it.
+    week_old = wx.text("wangfang", "张三的保证金还够吗", msg_id=8003, timestamp=now - 8 * 86400)
+    with running(service) as base:
+        answers = [post(base, wx, envelope)[0] for envelope in (stale, future, week_old)]
+        stale_check = httpx.get(f"{base}/wecom/callback", params=wx.verify_url_params("42", timestamp=now - 3600))
+        time.sleep(0.5)
+    assert [a.status_code for a in answers] == [403, 403, 403] and not any(a.content.startswith(b"<xml") for a in answers)
+    assert stale_check.status_code == 403
+    assert not wecom.sent and inbound_rows(session) == 0
+
+
+def test_a_10_mb_unsigned_xml_body_is_refused_unread_and_healthz_stays_quick(service):
+    nested = b"<xml>" + b"<a>" * 2_000_000 + b"</a>" * 1_500_000
+    with running(service) as base:
+        outcome = {}
+
+        def attack():
+            try:
+                outcome["status"] = httpx.post(f"{base}/wecom/callback", params={"msg_signature": "0" * 40,
+                                               "timestamp": str(int(time.time())), "nonce": "1"},
+                                               content=nested, timeout=30).status_code
+            except httpx.HTTPError as exc:  # the service may close the connection on a body it will not read
+                outcome["status"] = type(exc).__name__
+        thread = threading.Thread(target=attack)
+        thread.start()
+        latencies = []
+        with httpx.Client(base_url=base, timeout=5) as probe:  # one connection, as a load balancer keeps
+            probe.get("/healthz")  # connected: what is timed below is the answer
+            while not latencies or thread.is_alive():
+                started = time.monotonic()
+                assert probe.get("/healthz").status_code == 200
+                latencies.append(time.monotonic() - started)
+                time.sleep(0.02)
+        thread.join()
+    assert outcome["status"] in (413, "WriteError", "RemoteProtocolError", "ReadError")
+    assert max(latencies) < 0.1, latencies
+
+
+BILLION_LAUGHS = ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa">'
+                  + "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(8))
+                  + ']><xml><MsgType>text</MsgType><FromUserName>wangfang</FromUserName><MsgId>1</MsgId>'
+                  '<Content>&i;</Content></xml>')
+
+
+@pytest.mark.parametrize("inner", [
+    "<xml><FromUserName>wangfang</FromUserName><Content>张三</Content><MsgId>8101</MsgId></xml>",  # no MsgType
+    "<xml><MsgType>text</MsgType><FromUserName>wangf",  # truncated
+    BILLION_LAUGHS,
+    "not xml at all",
+    "<other><MsgType>text</MsgType></other>",
+], ids=["no-msgtype", "truncated", "entities", "not-xml", "other-root"])
+def test_signed_but_malformed_messages_get_a_400_and_no_answer(service, wx, wecom, session, inner):
+    with running(service) as base:
+        answer, _ = post(base, wx, wx.envelope(inner))
+        time.sleep(0.3)
+    assert answer.status_code == 400
+    assert not wecom.sent and inbound_rows(session) == 0
+
+
+def test_a_signed_url_check_whose_echostr_is_not_ours_gets_a_400(service):
+    timestamp, nonce = str(int(time.time())), "123"
+    with running(service) as base:
+        answers = []
+        for echostr in ("not base64!", "QUJD", "A" * 64):  # not base64; too short to decrypt; wrong padding
+            params = {"msg_signature": wecom_signature(TOKEN, timestamp, nonce, echostr), "timestamp": timestamp,
+                      "nonce": nonce, "echostr": echostr}
+            answers.append(httpx.get(f"{base}/wecom/callback", params=params).status_code)
+    assert answers == [400, 400, 400]
