@@ -60,3 +60,20 @@ def position(session, account_no: str, at: datetime, exchange: str, instrument: 
     session.add(row)
     session.flush()
     return row
+
+
+def channels(tmp_path, wecom, *, key: str = "riskkey", levels: str = "warning, margin_call, force_close",
+             more: str = ""):
+    """A config folder whose channels.yaml has the WeCom group robot `risk-desk` (and `more`
+    entries, YAML text); returns the folder."""
+    config = tmp_path / "config"
+    config.mkdir(exist_ok=True)
+    (config / "channels.yaml").write_text(f"""
+channels:
+  - name: risk-desk
+    type: wecom_webhook
+    url: {wecom.base_url}/cgi-bin/webhook/send?key={key}
+    levels: [{levels}]
+    teams: ["*"]
+{more}""", encoding="utf-8")
+    return config

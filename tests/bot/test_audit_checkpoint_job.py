@@ -10,6 +10,7 @@ from bot.app import App
 from bot.service import Service
 from crm_core import audit
 from crm_core.config_files import ConfigFileError
+from tests import factories as f
 from tests.fakes.wecom_server import FakeWeCom
 
 T0 = datetime(2026, 11, 21, 16, 5, tzinfo=timezone.utc)  # Sunday 00:05 in Shanghai
@@ -23,20 +24,12 @@ def wecom():
 
 @pytest.fixture
 def service(settings, tmp_path, wecom):
-    config = tmp_path / "config"
-    config.mkdir()
-    (config / "channels.yaml").write_text(f"""
-channels:
-  - name: risk-desk
-    type: wecom_webhook
-    url: {wecom.base_url}/cgi-bin/webhook/send?key=desk-key
-    levels: [warning]
-    teams: ["*"]
+    config = f.channels(tmp_path, wecom, key="desk-key", levels="warning", more=f"""\
   - name: compliance
     type: wecom_webhook
     url: {wecom.base_url}/cgi-bin/webhook/send?key=compliance-key
     audit: true
-""", encoding="utf-8")
+""")
     service = Service(App(settings.model_copy(update={"config_dir": config})))
     yield service
     service.app.close()

@@ -38,16 +38,7 @@ def wecom():
 
 
 def replicas(settings, tmp_path, wecom, db_url) -> list[Service]:
-    config = tmp_path / "config"
-    config.mkdir()
-    (config / "channels.yaml").write_text(f"""
-channels:
-  - name: risk-desk
-    type: wecom_webhook
-    url: {wecom.base_url}/cgi-bin/webhook/send?key=riskkey
-    levels: [warning, margin_call, force_close]
-    teams: ["*"]
-""", encoding="utf-8")
+    config = f.channels(tmp_path, wecom)
     s = settings.model_copy(update=dict(
         config_dir=config, wecom_corp_id=wecom.corp_id, wecom_secret=wecom.secret,
         wecom_agent_id=str(wecom.agent_id), wecom_api_base=wecom.base_url))

@@ -34,22 +34,14 @@ def fakes():
 @pytest.fixture
 def service(settings, tmp_path, fakes):
     wecom, ding = fakes
-    config = tmp_path / "config"
-    config.mkdir()
-    (config / "channels.yaml").write_text(f"""
-channels:
-  - name: risk-desk
-    type: wecom_webhook
-    url: {wecom.base_url}/cgi-bin/webhook/send?key=riskkey
-    levels: [warning, margin_call, force_close]
-    teams: ["*"]
+    config = f.channels(tmp_path, wecom, more=f"""\
   - name: risk-ding
     type: dingtalk_webhook
     url: {ding.base_url}/robot/send?access_token={DING_TOKEN}
     secret: {DING_SECRET}
     levels: [margin_call, force_close]
     teams: ["*"]
-""", encoding="utf-8")
+""")
     (config / "risk_rules.yaml").write_text("""
 levels:
   warning: {risk_degree: 80}
