@@ -23,7 +23,7 @@ from crm_core.inbox import claim, release
 from crm_core.staff import Staff, staff_by_platform_id
 from intents.context import HandlerContext
 from intents.dialog import Dialog
-from intents.masking import mask_personal
+from crm_core.masking import mask_personal
 from intents.mentions import index_seen_by
 from intents.recognize import Recognizer, build_recognizer
 from intents.registry import PACKAGES, load_all

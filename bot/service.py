@@ -11,7 +11,7 @@ from bot.approvals import remind_overdue
 from bot.jobs import Jobs
 from bot.pipeline import Pipeline
 from bot.platforms import registry
-from bot.routing import direct_channel, no_route
+from bot.routing import address, direct_channel
 from bot.scheduler import Scheduler
 from crm_core import audit
 from crm_core.inbox import forget_old
@@ -67,10 +67,9 @@ class Service:
         with self.app.db.transaction() as session:
             return queue_due_reminders(
                 session=session, now=now,
-                route=lambda staff: direct_channel(staff, self.app.settings),
+                address=lambda staff: address(staff, self.app.settings),
                 text=lambda reminder: self.app.messages.t("reminder_due",
-                                                          content=reminder.words(self.app.db.cipher)),
-                unrouted=lambda staff: no_route(staff, self.app.settings))
+                                                          content=reminder.words(self.app.db.cipher)))
 
     def reroute(self, now: datetime | None = None) -> int:
         """Undeliverable notices (queued by a shell without platform settings, or for someone who

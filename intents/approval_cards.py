@@ -20,7 +20,7 @@ from crm_core.interactions import Interaction
 from crm_core.margin import latest_snapshot
 from crm_core.staff import Staff
 from intents import format as fmt
-from intents.masking import mask_personal
+from crm_core.masking import mask_personal
 from messaging.replies import Choice, Reply
 
 LANG = "zh"

@@ -15,7 +15,7 @@ from datetime import datetime
 import openai
 
 from intents.llm_schema import tool_schema, validate
-from intents.masking import mask_personal, phones_in
+from crm_core.masking import mask_personal, phones_in
 from intents.types import Intent
 
 log = logging.getLogger("brokerbot.llm")

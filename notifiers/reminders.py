@@ -11,17 +11,17 @@ from sqlalchemy.orm import Session
 from crm_core.reminders import Reminder, ReminderStatus
 from crm_core.staff import Staff
 from messaging.replies import Reply
-from notifiers.outbox import UNROUTED, enqueue
+from notifiers.outbox import enqueue
 
 log = logging.getLogger("brokerbot.reminders")
 
 
-def queue_due_reminders(*, session: Session, now: datetime, route: Callable[[Staff], tuple[str, str] | None],
-                        text: Callable[[Reminder], str], unrouted: Callable[[Staff], str] | None = None) -> int:
+def queue_due_reminders(*, session: Session, now: datetime,
+                        address: Callable[[Staff], tuple[str, str, str | None]],
+                        text: Callable[[Reminder], str]) -> int:
     """Queue every pending reminder whose time has come; returns how many were queued.
-    For someone no platform reaches, `unrouted(staff)` says why and the message is kept
-    undeliverable with that reason (sent once a platform reaches them); without it the reminder
-    stays pending and is logged each sweep."""
+    `address(staff)` is (channel, target, reason): for someone no platform reaches, the reason
+    says why and the message is kept undeliverable (sent once a platform reaches them)."""
     queued = 0
     # Claimed: each due reminder is locked (one replica takes it, the others skip it) and marked
     # sent in this transaction; its outbox ref makes a second queueing a no-op as well.
@@ -30,18 +30,14 @@ def queue_due_reminders(*, session: Session, now: datetime, route: Callable[[Sta
                           .with_for_update(skip_locked=True, of=Reminder)).all()
     for reminder in due:
         staff = session.get(Staff, reminder.staff_id)
-        channel = route(staff) if staff is not None else None
-        reason = None
-        if channel is None:
-            if staff is None or unrouted is None:
-                log.warning("reminder %s for %s: no configured platform reaches them", reminder.id,
-                            staff.login if staff else reminder.staff_id)
-                continue
-            reason = unrouted(staff)
+        if staff is None:
+            log.warning("reminder %s for staff %s, who is not on file", reminder.id, reminder.staff_id)
+            continue
+        channel, target, reason = address(staff)
+        if reason is not None:
             log.warning("reminder %s for %s kept until they can be reached: %s", reminder.id, staff.login, reason)
-            channel = (UNROUTED, staff.login)
         reminder.status = ReminderStatus.sent
-        if enqueue(session=session, channel=channel[0], target=channel[1], reply=Reply(text(reminder)),
+        if enqueue(session=session, channel=channel, target=target, reply=Reply(text(reminder)),
                    purpose="reminder", ref=f"reminder:{reminder.id}", now=now, unrouted=reason) is not None:
             queued += 1
     return queued

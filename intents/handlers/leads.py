@@ -9,7 +9,7 @@ from crm_core.crypto import mask_phone
 from crm_core.leads import create_lead, find_duplicate_lead
 from crm_core.visibility import can_see
 from intents.context import HandlerContext
-from intents.masking import mask_personal
+from crm_core.masking import mask_personal
 from intents.registry import handler
 from intents.types import Intent
 from messaging.replies import Reply

@@ -5,7 +5,7 @@ from crm_core import audit
 from crm_core.interactions import last_interaction
 from intents import format as fmt
 from intents.context import HandlerContext
-from intents.masking import mask_personal
+from crm_core.masking import mask_personal
 from intents.registry import handler
 from intents.types import Intent
 from messaging.replies import Reply

@@ -238,7 +238,7 @@ def test_expiry_reminder_reaches_the_manager_once(app, session, people, rules):
 
     # The service's reminder job then delivers it to the manager's direct messages.
     queue_due_reminders(session=session, now=NOW + timedelta(minutes=1),
-                        route=lambda staff: ("wecom", staff.wecom_userid),
+                        address=lambda staff: ("wecom", staff.wecom_userid, None),
                         text=lambda r: app.messages.t("reminder_due", content=r.content))
     session.commit()
     sent = session.scalars(select(OutboxMessage)).one()
