@@ -151,13 +151,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def service(url: str, folder: Path, fake: FakeWeCom, diagnose: bool, profile: bool):
+def service(url: str, folder: Path, fake: FakeWeCom | None, diagnose: bool, profile: bool,
+            extra_env: dict | None = None):
+    """`brokerbot serve` on a free port with WeCom pointed at `fake` (and `extra_env` settings)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BROKERBOT_")}
     env.update(BROKERBOT_DATABASE_URL=url, BROKERBOT_SECRET_KEY=KEY, BROKERBOT_DATA_DIR=str(folder),
-               BROKERBOT_TIMEZONE=TZ, BROKERBOT_WECOM_CORP_ID=CORP, BROKERBOT_WECOM_AGENT_ID=str(fake.agent_id),
-               BROKERBOT_WECOM_SECRET=fake.secret, BROKERBOT_WECOM_TOKEN=TOKEN, BROKERBOT_WECOM_AES_KEY=AES_KEY,
-               BROKERBOT_WECOM_API_BASE=fake.base_url, PYTHONIOENCODING="utf-8")
+               BROKERBOT_TIMEZONE=TZ, PYTHONIOENCODING="utf-8")
+    if fake is not None:
+        env.update(BROKERBOT_WECOM_CORP_ID=CORP, BROKERBOT_WECOM_AGENT_ID=str(fake.agent_id),
+                   BROKERBOT_WECOM_SECRET=fake.secret, BROKERBOT_WECOM_TOKEN=TOKEN, BROKERBOT_WECOM_AES_KEY=AES_KEY,
+                   BROKERBOT_WECOM_API_BASE=fake.base_url)
+    env.update(extra_env or {})
     serve = ["serve", "--host", "127.0.0.1", "--port", str(port)]
     if diagnose or profile:
         cmd = [sys.executable, str(HERE / "wecom_serve.py"), str(folder / "timings.json"),

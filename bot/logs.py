@@ -79,4 +79,6 @@ def setup(log_dir: Path, level: int = logging.INFO, fmt: str = "json") -> Path:
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run is noise
+    # httpx logs every request's URL at INFO, and WeCom's access_token travels in the query string.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     return path

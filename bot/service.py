@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from bot.alerting import Alerting
 from bot.app import App
+from bot.inbox import Inbox
 from bot.approvals import remind_overdue
 from bot.jobs import Jobs
 from bot.pipeline import Pipeline
@@ -42,6 +43,7 @@ class Service:
         self.pipeline = Pipeline(app)
         self.senders: dict[str, Sender] = build_senders(app) if senders is None else dict(senders)
         self.dispatcher = Dispatcher(app.db, self.senders)
+        self.inbox = Inbox(self)  # accepted messages, answered by its workers
         self.adapters: dict[str, object] = {}  # the platforms' long-lived adapters, built once (adapter())
         self.alerting = Alerting(app)
         # Each job runs once across replicas (bot.jobs); outbox delivery runs in every replica,
@@ -49,6 +51,8 @@ class Service:
         self.scheduler = Scheduler(app.db.tz)
         self.jobs = Jobs(app.db.engine, self.scheduler)
         self.jobs.every(2, "outbox", self.dispatcher.run_once, single=False)
+        # Every replica answers what a dead worker left (each row leased by one worker).
+        self.jobs.every(5, "inbox", self.inbox.recover, single=False)
         self.jobs.every(10, "reroute", self.reroute)
         self.jobs.every(30, "reminders", self.queue_reminders)
         calendar = app.risk_rules.config.calendar
@@ -149,6 +153,7 @@ class Service:
         for platform in registry.platforms():  # long connections (DingTalk Stream, Slack Socket Mode)
             platform.start(self)
         self.dispatcher.recover()  # what a killed predecessor had claimed goes out now
+        self.inbox.recover()  # what a killed predecessor had accepted is answered now
         self.reroute()  # what was queued where no platform was configured goes out now
         self.scheduler.start()
         log.info("service started; senders: %s", ", ".join(sorted(self.senders)) or "none")
@@ -157,5 +162,6 @@ class Service:
         for platform in registry.platforms():
             platform.stop(self)
         self.scheduler.shutdown()
+        self.inbox.close()
         self.app.close()
         log.info("service stopped")

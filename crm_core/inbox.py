@@ -1,13 +1,22 @@
-"""Inbound messages already taken: a platform retry of the same message is answered once.
+"""Inbound messages: the unit of work of every platform (issue 12).
 
-The key is the platform's own id (WeCom MsgId, or FromUserName + CreateTime for events;
-DingTalk msgId; Slack event_id). A unique constraint makes the claim atomic across replicas.
+A message is *accepted* before the platform is told it arrived: its row holds the event, sealed
+with the personal-data cipher (a message may carry a phone number), with status `pending`. It is
+*answered* in one transaction: the handler's writes, the reply queued in the outbox and the row
+turned `done` (its payload dropped) commit together or not at all. So a crash or a database
+outage at any point leaves either the whole answer or a pending row that a worker (this replica
+or another, once the row's lease runs out) answers again; and a platform's retry of an accepted
+message finds the row and is not served twice.
+
+The key is the platform's own id (WeCom MsgId, or FromUserName + CreateTime for events; DingTalk
+msgId; Slack event_id); a unique constraint makes acceptance atomic across replicas. Card clicks
+and other events answered at once use `claim` in the answer's own transaction.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, UniqueConstraint, delete, insert
+from sqlalchemy import Integer, String, Text, UniqueConstraint, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -20,6 +29,7 @@ from crm_core.types import UTCDateTime
 # It must outlast every window in which a captured request is still accepted, or a replay would be
 # served again: WeCom callbacks 5 minutes, Slack signatures 5 minutes, DingTalk HTTP signs 1 hour.
 KEEP = timedelta(days=7)
+PENDING, DONE, FAILED = "pending", "done", "failed"
 
 
 class InboundMessage(Base):
@@ -29,10 +39,15 @@ class InboundMessage(Base):
     platform: Mapped[str] = mapped_column(String(16))
     dedupe_key: Mapped[str] = mapped_column(String(191))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    status: Mapped[str] = mapped_column(String(8), default=DONE, server_default=DONE, index=True)
+    payload: Mapped[str | None] = mapped_column(Text)  # the sealed event while pending
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 def claim(*, session: Session, platform: str, key: str, now: datetime) -> bool:
-    """True the first time this message is seen, False for every repeat. Commits the claim."""
+    """True the first time this key is seen, False for every repeat. The claim is part of the
+    session's transaction: it is given back if that transaction rolls back."""
     try:
         with session.begin_nested():
             session.execute(insert(InboundMessage).values(platform=platform, dedupe_key=key, received_at=now))
@@ -41,12 +56,53 @@ def claim(*, session: Session, platform: str, key: str, now: datetime) -> bool:
     return True
 
 
+def accept(*, session: Session, platform: str, key: str, now: datetime, payload: str) -> int | None:
+    """Keep a message to be answered: its row id, or None when the key was accepted before."""
+    try:
+        with session.begin_nested():
+            return session.execute(insert(InboundMessage).values(
+                platform=platform, dedupe_key=key, received_at=now, status=PENDING, payload=payload,
+            ).returning(InboundMessage.id)).scalar_one()
+    except IntegrityError:
+        return None
+
+
+def lease(*, session: Session, row_id: int, now: datetime, hold: timedelta) -> str | None:
+    """Take a pending row for `hold` (no other worker takes it meanwhile): its payload, or None when
+    it is answered or another worker holds it."""
+    taken = session.execute(update(InboundMessage).where(
+        InboundMessage.id == row_id, InboundMessage.status == PENDING,
+        or_(InboundMessage.lease_until.is_(None), InboundMessage.lease_until < now),
+    ).values(lease_until=now + hold, attempts=InboundMessage.attempts + 1)).rowcount
+    if not taken:
+        return None
+    return session.scalar(select(InboundMessage.payload).where(InboundMessage.id == row_id))
+
+
+def finish(*, session: Session, row_id: int, status: str = DONE) -> bool:
+    """Mark a pending row answered (in the answer's transaction) and drop its payload; False when it
+    was answered already (by a worker whose lease ran out before it finished): roll back then."""
+    return bool(session.execute(update(InboundMessage).where(
+        InboundMessage.id == row_id, InboundMessage.status == PENDING,
+    ).values(status=status, payload=None, lease_until=None)).rowcount)
+
+
+def due(*, session: Session, now: datetime, settle: timedelta, limit: int = 100) -> list[int]:
+    """Pending rows no worker holds, accepted at least `settle` ago (a fresh one is being answered
+    by the worker it was handed to), oldest first."""
+    return list(session.scalars(select(InboundMessage.id).where(
+        InboundMessage.status == PENDING, InboundMessage.received_at < now - settle,
+        or_(InboundMessage.lease_until.is_(None), InboundMessage.lease_until < now),
+    ).order_by(InboundMessage.id).limit(limit)))
+
+
 def release(*, session: Session, platform: str, key: str) -> None:
-    """Give back a claim whose message was turned away, so that a later one with the key is taken."""
+    """Give back a claim, so that a later message with the key is taken."""
     session.execute(delete(InboundMessage).where(InboundMessage.platform == platform,
                                                  InboundMessage.dedupe_key == key))
 
 
 def forget_old(*, session: Session, now: datetime, keep: timedelta = KEEP) -> int:
-    """Delete claims older than `keep`; returns how many went."""
-    return session.execute(delete(InboundMessage).where(InboundMessage.received_at < now - keep)).rowcount or 0
+    """Delete answered claims older than `keep`; returns how many went. Pending rows stay."""
+    return session.execute(delete(InboundMessage).where(
+        InboundMessage.received_at < now - keep, InboundMessage.status != PENDING)).rowcount or 0

@@ -13,6 +13,7 @@ scripted timeouts.
 from __future__ import annotations
 
 import json
+import random
 import secrets
 import threading
 import time
@@ -42,12 +43,15 @@ class FakeWeCom(Loopback):
     def __init__(self, corp_id: str = "wwfakecorp0001", secret: str = "fake-app-secret", agent_id: int = 1000002,
                  clock=None, users: set[str] | None = None, webhook_keys: set[str] | None = None,
                  token_ttl: int = 7200, per_user_minute: int = 30, per_user_hour: int = 1000,
-                 webhook_minute: int = 20, timeout_delay: float = 3.0):
+                 webhook_minute: int = 20, timeout_delay: float = 3.0, chaos: float = 0.0,
+                 chaos_kinds: tuple[str, ...] = ("http500", "busy", "timeout"), seed: int | None = None):
         self.corp_id, self.secret, self.agent_id = corp_id, secret, agent_id
         self.clock = clock or ManualClock()
         self.users = users  # None: any userid is a member
         self.webhook_keys = webhook_keys  # None: any key is a robot
         self.token_ttl, self.timeout_delay = token_ttl, timeout_delay
+        # A fraction of message/send calls fail at random, each with one of chaos_kinds (fail_next).
+        self.chaos, self.chaos_kinds, self.rng = chaos, chaos_kinds, random.Random(seed)
         self.per_user_minute, self.per_user_hour, self.webhook_minute = per_user_minute, per_user_hour, webhook_minute
         self.tokens: dict[str, float] = {}  # access_token -> expiry
         self.token_requests = 0
@@ -114,6 +118,8 @@ class FakeWeCom(Loopback):
                 if f[0] == path and f[2] > 0:
                     f[2] -= 1
                     return f[1]
+            if self.chaos and path == "/cgi-bin/message/send" and self.rng.random() < self.chaos:
+                return self.rng.choice(self.chaos_kinds)
         return None
 
     def _token_error(self, query: dict) -> dict | None:

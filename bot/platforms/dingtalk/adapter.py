@@ -2,9 +2,11 @@
 
 Facts (dingtalk-stream 0.24.3 sources and open.dingtalk.com, checked 2026; STYLE.md):
 - Stream (stream.py): the SDK acks a CALLBACK frame only after the handler's process() returns, and
-  the gateway pushes a frame again when its ack is late; so process() hands the work to a thread
-  pool and returns at once; a message's id is its msgId, so the pipeline's dedupe answers a
-  redelivery once.
+  the gateway pushes a frame again when its ack is late; so process() only accepts the message
+  into the inbox (bot.inbox: kept in the database; a worker answers it through the outbox) and
+  returns; a database that cannot keep it makes process() fail, so the frame is pushed again.
+  A message's id is its msgId, so a redelivery is answered once. HTTP mode accepts the same way
+  before it answers 200 (503 when the database cannot keep it).
 - HTTP mode signs each callback: headers `timestamp` (ms) and `sign` =
   Base64(HmacSHA256(appSecret, timestamp + "\\n" + appSecret)), the timestamp within one hour.
 - Card button clicks (callbackType=STREAM) arrive over Stream on /v1.0/card/instances/callback with
@@ -22,16 +24,16 @@ direct chat, and the group is told so.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import logging
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -41,7 +43,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import or_, select
 
-from bot.delivery import deliver
 from bot.events import ChatEvent
 from bot.platforms.dingtalk.stream import FRAME_ID, Stream
 from crm_core.outbox import OutboxMessage
@@ -133,8 +134,7 @@ class DingTalk:
         self.webhooks = webhook_origins(api_base, webhook_base)
         self.workers = ThreadPoolExecutor(max_workers=16, thread_name_prefix="dingtalk")
         self._stream: Stream | None = None
-        self._turns: dict[str, threading.Lock] = {}
-        self._turns_lock = threading.Lock()
+        service.inbox.route("dingtalk", lambda route: self.queue_for(Where(**route)))
 
     # -- the work, on the thread pool ---------------------------------------------------------
     def submit(self, work: Callable[[dict], None], data: dict) -> None:
@@ -148,9 +148,11 @@ class DingTalk:
             log.exception("DingTalk callback %s failed", data.get("msgId") or data.get("outTrackId"))
 
     def on_message(self, data: dict) -> None:
+        """Accept a message (kept in the database when this returns; raises when it cannot be)."""
         parsed = message_event(data, self.webhooks)
         if parsed is not None:  # None: pictures and other messages without text
-            self.respond(*parsed)
+            event, where = parsed
+            self.service.inbox.take(event, asdict(where))
 
     def on_click(self, data: dict) -> None:
         track, user = data.get("outTrackId"), data.get("userId")
@@ -173,13 +175,13 @@ class DingTalk:
         event = ChatEvent("dingtalk", f"click:{frame or uuid.uuid4().hex}", user, str(value),
                           datetime.now(timezone.utc), "group" if group else "direct", group or user,
                           once_key=f"card:{track}:{user}")  # a card answers each person's first click only
-        with self._turn(user):
-            reply = self.service.pipeline.handle(event)
-            if reply is None:
-                return
-            if not reply.refused:  # refused: not theirs to decide, the card stays as it was, for its approver
-                self._chosen(card, track, body, str(value))
-            self.answer(event, reply, where)
+        with self.service.inbox.person(event):
+            reply = self.service.pipeline.handle(event, queue=self.queue_for(where))
+        if reply is None:
+            return
+        if not reply.refused:  # refused: not theirs to decide, the card stays as it was, for its approver
+            self._chosen(card, track, body, str(value))
+        self.service.dispatcher.run_once()
 
     def _chosen(self, card: OutboxMessage | None, track: str, body: dict, value: str) -> None:
         """The card's buttons go, the choice stays visible."""
@@ -193,25 +195,14 @@ class DingTalk:
         except Exception:
             log.warning("card update after a click failed", exc_info=True)
 
-    def _turn(self, user: str) -> threading.Lock:
-        # One person's messages one at a time, in order: "张伟的保证金" then "2" share their
-        # conversation state, and two first messages at once would both create it.
-        with self._turns_lock:
-            return self._turns.setdefault(user, threading.Lock())
-
-    def respond(self, event: ChatEvent, where: Where) -> None:
-        with self._turn(event.user_id):
-            reply = self.service.pipeline.handle(event)
-            if reply is not None:  # None: a redelivery of what was taken
-                self.answer(event, reply, where)
-
-    def answer(self, event: ChatEvent, reply: Reply, where: Where) -> None:
+    def queue_for(self, where: Where):
+        """A bot.delivery.Queue for the answer to a message asked `where`."""
         def queue(session, target: str, reply: Reply) -> None:
             in_group = where.group is not None and target == where.group
             # The group's sessionWebhook posts in the group: a direct message from a group goes without it.
             self._queue(session, GROUP + target if in_group else target, reply,
                         where if in_group or where.group is None else Where(where.user))
-        deliver(self.service, event, reply, queue=queue)
+        return queue
 
     @staticmethod
     def _queue(session, target: str, reply: Reply, where: Where) -> None:
@@ -241,7 +232,11 @@ class DingTalk:
                 return JSONResponse({"error": "not JSON"}, status_code=400)
             if not isinstance(data, dict):
                 return JSONResponse({"error": "not a message"}, status_code=400)
-            self.submit(self.on_message, data)  # acked now, answered through the outbox
+            try:  # kept before DingTalk is told it arrived; answered through the outbox
+                await asyncio.wrap_future(self.workers.submit(self.on_message, data))
+            except Exception:
+                log.warning("DingTalk message could not be accepted; DingTalk will retry", exc_info=True)
+                return JSONResponse({"error": "try again"}, status_code=503)
             return JSONResponse({})
 
         return api
@@ -249,7 +244,7 @@ class DingTalk:
     # -- Stream mode --------------------------------------------------------------------------
     def start_stream(self) -> None:
         self._stream = Stream(self.client_id, self.client_secret, self.api_base,
-                              on_message=lambda data: self.submit(self.on_message, data),
+                              on_message=self.on_message,
                               on_click=lambda data: self.submit(self.on_click, data))
         self._stream.start()
 

@@ -92,7 +92,12 @@ def _acking(sdk, hand_over: Callable[[dict, str | None], None]):
 
     class Acking(sdk.CallbackHandler):
         async def process(self, callback):
-            hand_over(callback.data, callback.headers.message_id)
+            try:
+                hand_over(callback.data, callback.headers.message_id)
+            except Exception:  # not kept (the database is down): not acked as done, so it is pushed again
+                log.warning("DingTalk frame %s not accepted; the gateway will push it again",
+                            callback.headers.message_id, exc_info=True)
+                return sdk.AckMessage.STATUS_SYSTEM_EXCEPTION, {}
             return sdk.AckMessage.STATUS_OK, {}
 
     return Acking()

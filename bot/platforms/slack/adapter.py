@@ -1,7 +1,11 @@
 """Slack with slack_bolt: events and button clicks at /slack/events (or Socket Mode).
 
-bolt acks within Slack's 3 s before the listener runs (process_before_response=False); the event
-id is the message id, so the pipeline's dedupe answers Slack's retries (X-Slack-Retry-Num) once. A
+A message is accepted into the inbox (bot.inbox: kept in the database) before Slack's request is
+answered (process_before_response=True: the listener only keeps it, well within Slack's 3 s), and
+answered by a worker through the outbox; a database that cannot keep it makes the request fail,
+so Slack retries. The event id is the message id, so Slack's retries (X-Slack-Retry-Num) are
+answered once. A button click is acked at once and answered on a worker thread, its claim in the
+answer's transaction (a click lost to a crash leaves the card's buttons, to be clicked again). A
 reply that shows a client's figures never goes to a channel (bot.delivery): it goes to the asker's
 DM instead. A click the
 pipeline refuses (an approval card that is not theirs to decide) leaves the card as it was and is
@@ -25,7 +29,7 @@ from slack_bolt.adapter.starlette import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.signature import Clock, SignatureVerifier
 
-from bot.delivery import deliver
+from bot.delivery import plain
 from bot.events import ChatEvent
 
 log = logging.getLogger("brokerbot.slack")
@@ -34,40 +38,48 @@ log = logging.getLogger("brokerbot.slack")
 def build(service, *, bot_token: str, signing_secret: str, api_base: str) -> App:
     client = WebClient(token=bot_token, base_url=api_base, timeout=5)
     bolt = App(client=client, signing_secret=signing_secret, token_verification_enabled=False,
-               process_before_response=False)
+               process_before_response=True)
     messages = service.app.messages
-
-    def answer(event: ChatEvent) -> None:
-        reply = service.pipeline.handle(event)
-        if reply is not None:  # None: Slack's retry of an event already taken
-            deliver(service, event, reply)
+    queue = plain("slack")
 
     @bolt.event("message")
     def on_message(event: dict, body: dict) -> None:
         if event.get("subtype") or event.get("bot_id") or not event.get("user"):
             return  # edits, joins and our own messages
         chat_type = "direct" if event.get("channel_type") == "im" else "group"
-        answer(ChatEvent("slack", f"event:{body.get('event_id')}", event["user"], event.get("text", ""),
+        service.inbox.take(ChatEvent("slack", f"event:{body.get('event_id')}", event["user"], event.get("text", ""),
                          datetime.now(timezone.utc), chat_type, event["channel"]))
 
     @bolt.action(re.compile(r"^choice_"))
     def on_choice(ack, body: dict, action: dict) -> None:
         ack()
+        service.inbox.pool.submit(logged, clicked, body, action)
+
+    def clicked(body: dict, action: dict) -> None:
         channel, ts = body["container"]["channel_id"], body["container"]["message_ts"]
         event = ChatEvent("slack", f"action:{ts}:{action.get('action_ts')}", body["user"]["id"], action["value"],
                           datetime.now(timezone.utc), "direct", channel)
-        reply = service.pipeline.handle(event)
+
+        def to_clicker(session, target: str, reply) -> None:
+            # not theirs to decide: the card keeps its buttons, the clicker alone is told
+            queue(session, event.user_id if reply.refused else target, reply)
+
+        reply = service.pipeline.handle(event, queue=to_clicker)
         if reply is None:
             return
-        if reply.refused:  # not theirs to decide: the card keeps its buttons, the clicker alone is told
-            deliver(service, event, reply, to=event.user_id)
-            return
-        label = action.get("text", {}).get("text") or action["value"]
-        try:  # the buttons go, the choice stays visible
-            client.chat_update(channel=channel, ts=ts, text=messages.t("choice_made", label=label), blocks=[])
+        if not reply.refused:
+            label = action.get("text", {}).get("text") or action["value"]
+            try:  # the buttons go, the choice stays visible
+                client.chat_update(channel=channel, ts=ts, text=messages.t("choice_made", label=label), blocks=[])
+            except Exception:
+                log.warning("chat.update after a click failed", exc_info=True)
+        service.dispatcher.run_once()
+
+    def logged(work, *args) -> None:
+        try:
+            work(*args)
         except Exception:
-            log.warning("chat.update after a click failed", exc_info=True)
-        deliver(service, event, reply)
+            log.exception("Slack click failed")
 
     return bolt
 

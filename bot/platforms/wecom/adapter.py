@@ -1,12 +1,13 @@
 """WeCom (企业微信) self-built app callback: URL check, encrypted messages and card clicks.
 
 Deadlines (WeCom docs, checked 2026; STYLE.md): the URL check must be answered within 1 s and a
-message within 5 s, or WeCom retries up to three times. This adapter answers every message
-within ACK_DEADLINE: with the encrypted passive reply when the pipeline is done by then, else
-with an empty 200, and the reply follows through the outbox (message/send). A reply with choices
-always goes through the outbox, as a button card. Message ids are MsgId, events' FromUserName +
-CreateTime, and a click's once_key its card and person: the pipeline's dedupe answers a retry once,
-a card one click from each person, and a refused click (not theirs to decide) none.
+message within 5 s, or WeCom retries up to three times. A message is accepted into the inbox
+(bot.inbox: kept in the database) and then acked with an empty 200; a database that cannot keep it
+gets a 503, so WeCom retries. The answer always follows through the outbox (message/send, or a
+button card for choices), queued in the answer's own transaction: there is no passive reply,
+which would leave the outbox and be lost if the response never reached WeCom. Message ids are
+MsgId, events' FromUserName + CreateTime, and a click's once_key its card and person: a retry is
+answered once, a card one click from each person, and a refused click (not theirs to decide) none.
 
 Outsiders (issue 12): the signature is checked before anything is parsed. msg_signature =
 sha1(sorted [token, timestamp, nonce, Encrypt]) covers the encrypted payload, so the Encrypt field
@@ -30,19 +31,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from defusedxml import ElementTree
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
-from wechatpy.enterprise.replies import TextReply
 
-from bot.delivery import deliver
 from bot.events import ChatEvent
 from intents.rules import language_of
 from messaging.replies import Reply
 from notifiers.wecom import button_text, enqueue_reply, find_card
 
 log = logging.getLogger("brokerbot.wecom")
-ACK_DEADLINE = 0.8  # seconds: leaves room under the 1 s a person and the platform will wait
 # How far a callback's signed timestamp may be from our clock. WeCom's docs give no window. WeCom
 # retries a message three times within about 15 s, so its retries are seconds old; five minutes
 # either side (Slack's choice) leaves room for that and for clock skew, and is far shorter than
@@ -137,10 +135,7 @@ def router(service, *, token: str, aes_key: str, corp_id: str) -> APIRouter:
     def queue(session, target: str, reply: Reply) -> None:
         enqueue_reply(session=session, target=target, reply=reply)
 
-    def send_later(event: ChatEvent, future) -> None:
-        reply = future.result()
-        if reply is not None:  # None: a retry of a message already taken
-            deliver(service, event, reply, queue=queue)
+    service.inbox.route("wecom", lambda _route: queue)
 
     def answer_click(event: ChatEvent, click: Click) -> None:
         """The card is updated (its buttons give way to the choice), then the answer follows as an app
@@ -152,9 +147,9 @@ def router(service, *, token: str, aes_key: str, corp_id: str) -> APIRouter:
         lang = language_of((body or {}).get("text", "")) or language_of(click.key) or "zh"
         update = getattr(service.senders.get("wecom"), "update_card", None)
         if body is not None and not newest:  # an older card: its numbers belong to another question
-            reply = service.pipeline.once(event, lambda: Reply(messages.t("card_stale", lang)))
+            reply = service.pipeline.handle(event, queue=queue, answer=lambda: Reply(messages.t("card_stale", lang)))
         else:
-            reply = service.pipeline.handle(event)
+            reply = service.pipeline.handle(event, queue=queue)
         if reply is None:
             log.info("another click on card %s from %s ignored: the card was answered", click.task_id, event.user_id)
             return
@@ -165,7 +160,7 @@ def router(service, *, token: str, aes_key: str, corp_id: str) -> APIRouter:
             picked = next((c for c in (body or {}).get("choices", []) if str(c["value"]) == click.key), None)
             label = button_text(picked) if picked else click.key
             update(event.user_id, click.response_code, messages.t("choice_made", lang, label=label))
-        deliver(service, event, reply, queue=queue)
+        service.dispatcher.run_once()
 
     def logged(work, *args) -> None:
         try:
@@ -192,20 +187,11 @@ def router(service, *, token: str, aes_key: str, corp_id: str) -> APIRouter:
         if click is not None:
             workers.submit(logged, answer_click, event, click)
             return PlainTextResponse("")
-        # The claim and the answer share the deadline: a slow database delays neither WeCom's ack
-        # (a late ack makes WeCom retry) nor the answer, which then follows through the outbox.
-        future = workers.submit(service.pipeline.handle, event)  # None: a retry of what was taken
-        try:
-            reply = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), ACK_DEADLINE)
-        except asyncio.TimeoutError:
-            future.add_done_callback(lambda f: workers.submit(logged, send_later, event, f))
-            return PlainTextResponse("")
-        if reply is None:
-            return PlainTextResponse("")  # a retry of what was taken
-        if reply.choices or reply.attachments:  # buttons need a card, files an upload: app messages
-            workers.submit(logged, send_later, event, future)
-            return PlainTextResponse("")
-        answer = TextReply(source=corp_id, target=event.user_id, content=reply.text).render()
-        return Response(crypto.encrypt_message(answer, nonce, timestamp), media_type="application/xml")
+        try:  # kept before WeCom is told it arrived; a database that cannot keep it: WeCom retries
+            await asyncio.wrap_future(workers.submit(service.inbox.take, event))
+        except Exception:
+            log.warning("WeCom message %s could not be accepted; WeCom will retry", event.message_id, exc_info=True)
+            return PlainTextResponse("try again", status_code=503)
+        return PlainTextResponse("")
 
     return api
