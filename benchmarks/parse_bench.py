@@ -45,7 +45,12 @@ def open_app(folder: Path, name: str) -> App:
 
 def print_score(name: str, score) -> None:
     print(f"{name:8} {score.cases:4} utterances  intent accuracy {score.intent_accuracy:6.1%}  "
-          f"slot accuracy {score.slot_accuracy:6.1%} ({score.slots_right}/{score.slots_total})")
+          f"slot accuracy {score.slot_accuracy:6.1%} ({score.slots_right}/{score.slots_total})  "
+          f"frame accuracy {score.frame_accuracy:6.1%}  "
+          f"writes saved unconfirmed on a misreading {len(score.unconfirmed_wrong_writes)}")
+    if name == "dev":  # the held-out sets' texts are not shown: nobody tunes on them
+        for text, want, got, slots in score.unconfirmed_wrong_writes:
+            print(f"    unconfirmed wrong write: {text!r} want {want}, read {got} {slots}")
 
 
 def print_confusion(scores) -> None:
@@ -96,6 +101,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--accuracy-only", action="store_true", help="the evaluation sets only, no 100k CRM")
     args = parser.parse_args()
     recognizer = RuleRecognizer()
     cases = {name: load_cases(name) for name in SETS}
@@ -108,7 +114,11 @@ def main() -> None:
         small.close()
         for name, score in zip(SETS, scores):
             print_score(name, score)
-        print_confusion(scores)
+        for name, score in zip(SETS, scores):
+            print(f"[{name}] ", end="")
+            print_confusion([score])
+        if args.accuracy_only:
+            return
 
         print(f"\ngenerating {args.clients:,} clients ...")
         big = open_app(folder, "big.db")

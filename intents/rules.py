@@ -1,8 +1,19 @@
-"""The rule recogniser: cue words and patterns, with the CRM's client names for mentions.
+"""The recogniser: rules (cue words and patterns, with the CRM's client names for mentions) and
+the statistical model (intents/model.py) together.
+
+The rules are exact where they can be (ids, account numbers, amounts, times: the slot readers);
+the model generalises over wording. Which intent: where both agree, the rules' reading at the
+rules' confidence; where the rules find nothing, the model's, if it is sure enough; where they
+disagree, the model overrules only when it is sure and gives the rules' intent almost nothing,
+and otherwise the rules' intent stands with its confidence lowered. Lowered and model-only
+readings stay under the dialog's CONFIDENT, so a write read that way is shown for 确认 first. A
+write intent on a message shaped as a question (吗, 有没有, ？ ...) is confirmed first as well:
+a question is never saved as a record.
 
 Confidence: about 0.9 when the intent's cue and a client found in the CRM agree; 0.8 when the
 client comes from the conversation (他的持仓呢); 0.65 when the client was only guessed from the
-sentence's shape (a lead, a name not in the CRM); 0.6 or less for weak cues; 0 for `unknown`.
+sentence's shape (a lead, a name not in the CRM); 0.75 or less where the model decided or
+doubted; 0.6 or less for weak cues; 0 for `unknown`.
 """
 from __future__ import annotations
 
@@ -11,6 +22,7 @@ from datetime import datetime
 
 from intents.catalog import catalog
 from intents.classify import classify
+from intents.model import model
 from intents.client_index import ClientIndex, Mention
 from intents.reading import Reading
 from intents.readers import CLIENT_READERS, SLOT_READERS
@@ -18,6 +30,15 @@ from intents.types import Intent
 
 GUESSED = 0.65
 FROM_CONTEXT = 0.8
+# The model and the rules (see the module's docstring). Below the dialog's CONFIDENT (0.8).
+MODEL_ONLY = 0.75  # the most a reading only the model made is worth
+MODEL_SURE = 0.6  # the model's probability at which it names an intent the rules did not find
+OVERRULE = 0.85  # ... at which it replaces the rules' intent, when it gives that one under RULES_DOUBTED
+RULES_DOUBTED = 0.05
+DOUBTED = 0.7  # the rules' confidence where the model gives their intent under DOUBT
+DOUBT = 0.15
+WORDS = re.compile(r"[\u4e00-\u9fff]|[a-z]{2,}")
+QUESTION = re.compile(r"[?？]|吗|么$|呢$|有没有|有无|是否|了没|没有?$|多久|几次|多少次|什么时候|哪些|哪个|\bdid\b|\bhave i\b")
 
 
 def language_of(text: str) -> str | None:
@@ -28,15 +49,23 @@ def language_of(text: str) -> str | None:
 
 
 class RuleRecognizer:
+    def __init__(self, use_model: bool = True):
+        self.use_model = use_model  # False: the rules alone (for measuring what the model adds)
+
+    def decide(self, r: Reading, name: str, confidence: float) -> tuple[str, float]:
+        return _decide(r, name, confidence) if self.use_model else (name, confidence)
+
     def recognize(self, text: str, *, index: ClientIndex, now: datetime) -> Intent:
         r = Reading.of(str(text).strip(), index, now)
-        name, confidence = classify(r)
+        name, confidence = self.decide(r, *classify(r))
         intent = Intent(name=name, confidence=confidence)
         if name == "unknown":
             intent.confidence = 0.0
             return intent
         spec = catalog()[name]
-        rule = spec.rule
+        if spec.write and QUESTION.search(r.norm):
+            intent.confidence = min(intent.confidence, DOUBTED)
+        rule = spec.rule or NO_RULE
         client = CLIENT_READERS[rule.client_from](r) if "client" in spec.slots else None
         if client is not None:
             intent.slots["client"] = client.text
@@ -52,3 +81,31 @@ class RuleRecognizer:
             if slot not in intent.slots:
                 intent.confidence = min(intent.confidence, cap)
         return intent
+
+
+class _NoRule:
+    """How an intent the catalog gives no rule (only the model finds it) reads its slots."""
+    client_from = "mention_or_guess"
+    readers: tuple = ()
+    weak_without: dict = {}
+
+
+NO_RULE = _NoRule()
+
+
+def _decide(r: Reading, name: str, confidence: float) -> tuple[str, float]:
+    learned = model()
+    if learned is None or len(WORDS.findall(r.masked)) < 2:  # "2", "40", "#45": answers, not requests
+        return name, confidence
+    best, p, table = learned.predict(r)
+    if best not in catalog():  # trained on an intent this catalog no longer has
+        return name, confidence
+    if best == name:
+        return name, confidence
+    if name == "unknown":
+        return (best, min(p, MODEL_ONLY)) if best != "unknown" and p >= MODEL_SURE else (name, confidence)
+    if p >= OVERRULE and table.get(name, 0.0) < RULES_DOUBTED:
+        return (best, min(p, MODEL_ONLY)) if best != "unknown" else ("unknown", 0.0)
+    if table.get(name, 0.0) < DOUBT:
+        return name, min(confidence, DOUBTED)
+    return name, confidence
