@@ -16,7 +16,8 @@ from tests.conftest import BACKENDS, PG_URL, TEST_KEY
 from tests.pg_schema import scratch_schema
 
 NOW = datetime.fromisoformat("2026-11-18T09:30:00+08:00")
-NAMES = ["张三", "张伟", "孙志强", "李娜", "王建国", "曾志伟", "单田芳", "解小东", "仇大海", "区家明",
+# 张三 and 王伟 but no 张伟 and no 王三: the two must not be taken for each other.
+NAMES = ["张三", "王伟", "孙志强", "李娜", "王建国", "曾志伟", "单田芳", "解小东", "仇大海", "区家明",
          "朴树", "翟天临", "覃海洋", "查良镛", "盖丽丽", "缪小雨", "乐嘉"]
 
 
@@ -98,3 +99,55 @@ def test_reminder_times(index, text, when):
     got = parse(text, index)
     assert got.name == "create_reminder" and got.slots["when"] == when
     assert got.slots["content"] == "给张三打电话"  # nothing of the time (刻, 一个) is left in it
+
+
+# -- client names as mistyped ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, client", [
+    ("孙志墙的保证金还够吗", "孙志强"),  # a homophone from the pinyin keyboard
+    ("张3的保证金还够吗", "张三"),
+    ("zhagnsan的保证金还够吗", "张三"),  # two letters swapped
+    ("翟天林的持仓", "翟天临"),
+    ("孙之强的持仓", "孙志强"),  # zh/z: one sound off in a name of three
+    ("zhansan的持仓", "张三"), ("zhang sna的持仓", "张三"),
+])
+def test_a_mistyped_name_finds_the_client_less_surely(index, text, client):
+    got = parse(text, index)
+    assert got.slots["client"] == client and index.lookup(got.slots["client"])
+    assert 0.6 <= got.confidence < 0.8  # below the pipeline's CONFIDENT: a write is confirmed first
+
+
+def test_a_write_on_a_mistyped_name_is_confirmed_first(index):
+    got = parse("昨天拜访了孙志墙，聊了原油", index)
+    assert got.name == "log_interaction" and got.slots["client"] == "孙志强"
+    assert got.confidence < 0.8 and got.slots["summary"] == "聊了原油"
+
+
+@pytest.mark.parametrize("text, written", [("张伟的持仓", "张伟"), ("王三的持仓", "王三"), ("王建军的持仓", "王建军"),
+                                           ("李四的持仓", "李四"), ("张山的持仓", "张山")])
+def test_two_different_names_are_not_confused(index, text, written):
+    got = parse(text, index)
+    assert got.slots["client"] == written and index.lookup(written) == []  # a name not in the CRM
+    assert index.near(written) == []
+
+
+def test_a_new_lead_is_not_read_as_a_client_with_a_similar_name(index):
+    got = parse("新客户孙志墙，电话13800001111", index)
+    assert got.name == "create_lead" and got.slots["client"] == "孙志墙"
+
+
+@pytest.mark.parametrize("name, readings", [
+    ("曾志伟", ("zeng zhiwei", "ceng zhiwei")), ("单田芳", ("shan tianfang", "dan tianfang")),
+    ("解小东", ("xie xiaodong", "jie xiaodong")), ("仇大海", ("qiu dahai", "chou dahai")),
+    ("区家明", ("ou jiaming", "qu jiaming")), ("朴树", ("piao shu", "pu shu")),
+    ("翟天临", ("zhai tianlin", "di tianlin")), ("覃海洋", ("qin haiyang", "tan haiyang")),
+    ("查良镛", ("zha liangyong", "cha liangyong")), ("盖丽丽", ("ge lili", "gai lili")),
+    ("缪小雨", ("miao xiaoyu", "mou xiaoyu")), ("乐嘉", ("yue jia", "le jia")),
+])
+def test_polyphonic_surnames_are_found_by_either_reading(index, name, readings):
+    (cid,) = index.lookup(name)
+    for written in readings:
+        assert index.lookup(written) == [cid]
+        assert index.lookup(written.replace(" ", "")) == [cid]
+        got = parse(f"{written}的持仓", index)
+        assert got.name == "query_positions" and index.lookup(got.slots["client"]) == [cid]
