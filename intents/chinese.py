@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pypinyin import lazy_pinyin
-
 
 @lru_cache(maxsize=1)
 def _table() -> dict[int, str]:
@@ -37,12 +35,3 @@ def fix_typos(text: str, typos: dict[str, str]) -> str:
             text = text.replace(wrong, right)
     return text
 
-
-
-
-@lru_cache(maxsize=200_000)
-def pinyin_key(name: str) -> str | None:
-    """"张三" -> "zhangsan"; None for names with anything but Chinese characters."""
-    if not name or not all("\u4e00" <= ch <= "\u9fff" for ch in name):
-        return None
-    return "".join(lazy_pinyin(name))

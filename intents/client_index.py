@@ -12,7 +12,11 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
-from intents.chinese import pinyin_key, simplify
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from intents.chinese import simplify
+from intents.fuzzy_names import MIN_LATIN, loose, pinyin_keys
 from intents.names import institution_aliases, is_han, name_key, surname_of, title_at
 
 ACCOUNT_RE = re.compile(r"(?<!\d)\d{6,16}(?!\d)")
@@ -27,7 +31,7 @@ class Mention:
     end: int
     client_ids: list[int] = field(default_factory=list)  # every client it could mean
     by_account: bool = False
-    kind: str = "name"  # name | alias | pinyin | title | account | pattern (not from the CRM)
+    kind: str = "name"  # name | alias | pinyin | title | account | pattern (not from the CRM) | near (a typo)
 
 
 def _add(table: dict, key: str, cid: int) -> None:
@@ -50,6 +54,7 @@ class ClientIndex:
         self.by_name: dict[str, tuple[int, ...]] = {}
         self.aliases: dict[str, tuple[int, ...]] = {}
         self.by_pinyin: dict[str, tuple[int, ...]] = {}
+        self.by_loose: dict[str, tuple[int, ...]] = {}  # loose pinyin (intents.fuzzy_names) -> ids
         self.by_surname: dict[str, tuple[int, ...]] = {}
         self.by_en_surname: dict[str, tuple[int, ...]] = {}
         self.by_account: dict[str, int] = {}
@@ -57,6 +62,7 @@ class ClientIndex:
         self.tags: set[str] = set()
         self._first: dict[str, tuple[int, ...]] = {}  # first character -> key lengths, longest first
         self._by_char: dict[str, list[int]] | None = None  # for close_names, built when first asked
+        self._loose_buckets: dict[tuple[str, int], list[str]] | None = None  # (first letter, length) -> keys
         self._institution: set[int] = set()
         self.sync = None  # refresh bookkeeping, see intents.mentions
 
@@ -71,9 +77,11 @@ class ClientIndex:
         surname = surname_of(key)
         if surname:
             yield self.by_surname, surname
-            pinyin = pinyin_key(key)
-            if pinyin:
+            readings = pinyin_keys(key, surname)
+            for pinyin in readings:
                 yield self.by_pinyin, pinyin
+            for pinyin in dict.fromkeys(loose(p) for p in readings):
+                yield self.by_loose, pinyin
         elif key.isascii() and " " in key:
             yield self.by_en_surname, key.rsplit(" ", 1)[1]
 
@@ -81,7 +89,7 @@ class ClientIndex:
         if cid in self.names:
             self.remove(cid)
         self.names[cid] = name
-        self._by_char = None
+        self._by_char = self._loose_buckets = None
         for table, key in self._keys(cid, name, institution):
             _add(table, key, cid)
             if table is not self.by_surname and table is not self.by_en_surname and not key[0].isascii():
@@ -97,6 +105,7 @@ class ClientIndex:
             return
         institution = cid in self._institution
         self._institution.discard(cid)
+        self._loose_buckets = None
         for table, key in self._keys(cid, name, institution):
             _drop(table, key, cid)
 
@@ -144,6 +153,54 @@ class ClientIndex:
                 if (allowed is None or cid in allowed) and cid in self.names
                 and abs(len(self.names[cid]) - len(mention)) <= 2}
         return difflib.get_close_matches(mention, sorted(pool), n=limit, cutoff=0.4)
+
+    def near(self, mention: str, allowed: set[int] | None = None) -> list[int]:
+        """The client a mistyped mention most likely means (intents.fuzzy_names says when a name
+        is close): every client of that one name, among `allowed` if given; [] when no name or
+        more than one is close. For mentions `lookup` does not find."""
+        key = name_key(str(mention))
+        if not key:
+            return []
+        if all(is_han(ch) for ch in key):
+            surname = surname_of(key)
+            if not surname:
+                return []
+            hits = list(self.by_name.get(key, ()))
+            readings = pinyin_keys(key, surname)
+            if not hits:  # a homophone: the same pinyin
+                hits = [cid for k in readings for cid in self.by_pinyin.get(k, ())]
+            if not hits and len(key) >= 3:  # in a longer name one sound may be off too
+                looses = {loose(p) for p in readings}
+                hits = [cid for k in looses for cid in self.by_loose.get(k, ())] or self._one_letter_off(looses)
+                hits = [cid for cid in hits if cid in self.names and len(name_key(self.names[cid])) == len(key)
+                        and name_key(self.names[cid]).startswith(surname)]
+        elif key.isascii() and key.replace(" ", "").isalpha():
+            wanted = loose(key.replace(" ", ""))
+            hits = list(self.by_loose.get(wanted, ()))
+            if not hits and len(wanted) >= MIN_LATIN:
+                hits = self._one_letter_off({wanted})
+        else:
+            return []
+        hits = [cid for cid in hits if cid in self.names and (allowed is None or cid in allowed)]
+        if len({name_key(self.names[cid]) for cid in hits}) != 1:
+            return []
+        return sorted(set(hits))
+
+    def _one_letter_off(self, keys: set[str]) -> list[int]:
+        """Clients whose loose pinyin is one edit (OSA: a swap counts one) from one of `keys`."""
+        if self._loose_buckets is None:
+            buckets: dict[tuple[str, int], list[str]] = {}
+            for k in self.by_loose:
+                buckets.setdefault((k[0], len(k)), []).append(k)
+            self._loose_buckets = buckets
+        hits: list[int] = []
+        for key in keys:
+            for size in (len(key) - 1, len(key), len(key) + 1):
+                bucket = self._loose_buckets.get((key[0], size))
+                if bucket:
+                    for _, _, at in process.extract(key, bucket, scorer=OSA.distance, score_cutoff=1, limit=8):
+                        hits.extend(self.by_loose.get(bucket[at], ()))
+        return hits
 
     def invalidate(self) -> None:
         """Check the database for changes before the next message is read."""

@@ -116,6 +116,9 @@ class SeenBy:
     def lookup(self, mention: str) -> list[int]:
         return [cid for cid in self.index.lookup(mention) if cid in self.allowed]
 
+    def near(self, mention: str, allowed: set[int] | None = None) -> list[int]:
+        return self.index.near(mention, self.allowed if allowed is None else allowed & self.allowed)
+
     def close_names(self, mention: str, allowed: set[int] | None, limit: int = 3) -> list[str]:
         return self.index.close_names(mention, self.allowed if allowed is None else allowed & self.allowed, limit)
 

@@ -13,7 +13,9 @@ a question is never saved as a record.
 Confidence: about 0.9 when the intent's cue and a client found in the CRM agree; 0.8 when the
 client comes from the conversation (他的持仓呢); 0.65 when the client was only guessed from the
 sentence's shape (a lead, a name not in the CRM); 0.75 or less where the model decided or
-doubted; 0.6 or less for weak cues; 0 for `unknown`.
+doubted, and when the name was mistyped and read as the client it is closest to (孙志墙 -> 孙志强,
+intents.fuzzy_names): below the pipeline's CONFIDENT, so a write read so is shown for
+confirmation first; 0.6 or less for weak cues; 0 for `unknown`.
 """
 from __future__ import annotations
 
@@ -22,8 +24,8 @@ from datetime import datetime
 
 from intents.catalog import catalog
 from intents.classify import classify
+from intents.client_index import ClientIndex
 from intents.model import model
-from intents.client_index import ClientIndex, Mention
 from intents.reading import Reading
 from intents.readers import CLIENT_READERS, SLOT_READERS
 from intents.types import Intent
@@ -39,6 +41,7 @@ DOUBTED = 0.7  # the rules' confidence where the model gives their intent under 
 DOUBT = 0.15
 WORDS = re.compile(r"[\u4e00-\u9fff]|[a-z]{2,}")
 QUESTION = re.compile(r"[?？]|吗|么$|呢$|有没有|有无|是否|了没|没有?$|多久|几次|多少次|什么时候|哪些|哪个|\bdid\b|\bhave i\b")
+NEAR_NAME = 0.75
 
 
 def language_of(text: str) -> str | None:
@@ -71,10 +74,13 @@ class RuleRecognizer:
             intent.slots["client"] = client.text
             if not client.client_ids:
                 intent.confidence = min(intent.confidence, GUESSED)
+            elif client.kind == "near":  # the slot names the client meant, so handlers find it
+                intent.slots["client"] = index.names[client.client_ids[0]]
+                intent.confidence = min(intent.confidence, NEAR_NAME)
         elif spec.needs_client:
             intent.confidence = min(intent.confidence, FROM_CONTEXT)
         # The slot readers see the client as the message names it, else as read above.
-        named = r.client or (Mention(str(intent.slots["client"]), 0, 0) if "client" in intent.slots else None)
+        named = r.client or client
         for reader in rule.readers:
             intent.slots.update(SLOT_READERS[reader](r, named))
         for slot, cap in rule.weak_without.items():

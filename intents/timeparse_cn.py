@@ -40,10 +40,14 @@ DATE = (
     rf"|(?P<n>{NUM}|半)(?P<unit>天|日|个?(?:周|星期|礼拜)|个月)(?P<dir>后|以后|之后|前|以前|之前)"
 )
 PART = r"(?P<part>凌晨|早上|早晨|上午|中午|下午|傍晚|晚上)"
-CLOCK = (rf"(?P<hour>{NUM})(?:点|时)(?:(?P<half>半)|(?P<minute>{NUM})分?|整)?"
+# 一刻 is a quarter hour (十一点一刻 11:15, 三点三刻 3:45); tried before minutes so 刻 is read too.
+CLOCK = (rf"(?P<hour>{NUM})(?:点|时)(?:(?P<half>半)|(?P<quarter>[一二三123])刻|(?P<minute>{NUM})分?|整)?"
          r"|(?P<hh>\d{1,2})[:：](?P<mm>\d{2})")
 RE = re.compile(rf"(?:{DATE})?\s*{PART}?\s*(?:{CLOCK})?")
-SOON = re.compile(rf"(?P<n>{NUM}|半)\s*(?:个)?(?P<unit>小时|钟头|分钟)(?P<dir>后|以后|之后)")
+# 半小时后, 两个钟头后, 一个半小时后 (90 minutes), 一刻钟后 (15).
+SOON = re.compile(rf"(?:(?P<n>{NUM})\s*(?:个)?(?P<plus>半)?|(?P<half>半)\s*(?:个)?)(?P<unit>小时|钟头|分钟|刻钟)"
+                  r"(?P<dir>后|以后|之后)")
+SOON_MINUTES = {"小时": 60, "钟头": 60, "分钟": 1, "刻钟": 15}
 DATE_GROUPS = ("rel", "wd", "nextweek", "ymd", "month", "mday2", "mday3", "slash_m", "edge", "n")
 
 
@@ -96,7 +100,8 @@ def parse(text: str, now: datetime, prefer: str | None) -> list[TimeExpr]:
     today, tz = now.date(), now.tzinfo
     found: list[TimeExpr] = []
     for m in SOON.finditer(text):
-        minutes = _count(m.group("n")) * (1 if m.group("unit") == "分钟" else 60)
+        unit = SOON_MINUTES[m.group("unit")]
+        minutes = unit / 2 if m.group("half") else cn_number(m.group("n")) * unit + (unit / 2 if m.group("plus") else 0)
         try:
             found.append(TimeExpr(m.start(), m.end(), now + timedelta(minutes=minutes), False))
         except BEYOND_CALENDAR:
@@ -124,7 +129,14 @@ def parse(text: str, now: datetime, prefer: str | None) -> list[TimeExpr]:
         else:
             hour = cn_number(g["hour"])
             minute = 30 if g["half"] else (cn_number(g["minute"]) if g["minute"] else 0)
-        hour = hour_of(hour, part)
+            if g["quarter"]:
+                minute = 15 * cn_number(g["quarter"])
+        if hour == 12 and part in ("eve", "night"):
+            hour = 0  # 晚上十二点 is the midnight that ends the day; 凌晨十二点 the one that starts it
+            if part == "eve" and day < date.max:
+                day += timedelta(days=1)
+        else:
+            hour = hour_of(hour, part)
         if hour > 23 or minute > 59:
             continue
         moment = datetime.combine(day, time(hour, minute), tz)
