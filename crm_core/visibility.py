@@ -33,3 +33,12 @@ def can_see(*, session: Session, staff: Staff, client: Client) -> bool:
     if staff.role == Role.supervisor and staff.team_id is not None and client.manager is not None:
         return client.manager.team_id == staff.team_id
     return False
+
+
+def can_manage(*, staff: Staff, client: Client) -> bool:
+    """Who may change a client's own data (tags, phone, birthday): its manager and the manager's
+    supervisor. Risk and admin see every client but do not manage them; compliance reads only."""
+    if client.manager_id is not None and client.manager_id == staff.id:
+        return True
+    return (staff.role == Role.supervisor and staff.team_id is not None and client.manager is not None
+            and client.manager.team_id == staff.team_id)

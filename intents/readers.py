@@ -11,6 +11,7 @@ from intents.lexicon import instrument
 from intents.reading import BLANK, Reading
 from intents.slots_admin import ack_slots, approval_request_slots, decision_slots, kpi_slots
 from intents.slots_find import filters
+from intents.slots_update import client_update_slots, update_guess
 from intents.slots_write import assessment_slots, lead_slots, log_slots, reminder_slots
 
 # reader(reading, client) -> slots; `client` is the mention the client slot was read from, if any.
@@ -41,6 +42,8 @@ SLOT_READERS.update({
     "assessment": lambda r, client: assessment_slots(r),
     "instrument": _instrument,
     "log": lambda r, client: log_slots(r, client),
+    # -- issue 13 item 4: update_client
+    "client_update": lambda r, client: client_update_slots(r),
 })
 
 # Which mention fills an intent's client slot.
@@ -48,6 +51,8 @@ CLIENT_READERS: dict[str, Callable[[Reading], "Mention | None"]] = {
     "mention_or_guess": lambda r: r.client or r.guess(),  # the default
     "mention": lambda r: r.client,
     "lead": lambda r: r.guess(lead=True) or r.client or r.guess(),  # a new name first
+    # -- issue 13 item 4: update_client
+    "client_update": lambda r: r.client or update_guess(r) or r.guess(),
 }
 
 

@@ -24,6 +24,7 @@ UNLABELLED_UNSCORED = {"heldout2": {"log_interaction": {"when"}, "kpi_report": {
 
 
 def load_cases(name: str) -> list[dict]:
+    """A set's cases; "dev" also takes every tests/eval/dev_<topic>.yaml (same format)."""
     files = [EVAL / f"{name}.yaml"] + (sorted(EVAL.glob("dev_*.yaml")) if name == "dev" else [])
     cases = []
     for path in files:
