@@ -18,10 +18,15 @@ FREE_TEXT = {"summary", "content", "details", "comment", "interest"}
 
 
 def load_cases(name: str) -> list[dict]:
-    data = yaml.safe_load((EVAL / f"{name}.yaml").read_text(encoding="utf-8"))
-    now = data["now"]
-    return [{**case, "now": datetime.fromisoformat(str(case.get("now", now))), "slots": case.get("slots") or {}}
-            for case in data["cases"]]
+    """A set's cases; "dev" is dev.yaml with every dev_<name>.yaml (cases added per task)."""
+    paths = [EVAL / f"{name}.yaml"] + (sorted(EVAL.glob("dev_*.yaml")) if name == "dev" else [])
+    cases = []
+    for path in paths:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        now = data["now"]
+        cases += [{**case, "now": datetime.fromisoformat(str(case.get("now", now))), "slots": case.get("slots") or {}}
+                  for case in data["cases"]]
+    return cases
 
 
 def load_clients(session) -> None:
