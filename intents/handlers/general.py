@@ -10,9 +10,8 @@ from intents.registry import handler
 from intents.types import Intent
 from messaging.replies import Reply
 
-# The messages.yaml text per role; `help` for any other (admin).
-HELP_BY_ROLE = {Role.manager: "help_manager", Role.supervisor: "help_supervisor", Role.risk: "help_risk",
-                Role.compliance: "help_compliance"}
+# The messages.yaml text per role; `help` (a manager's) for the others (manager, admin).
+HELP_BY_ROLE = {Role.supervisor: "help_supervisor", Role.risk: "help_risk", Role.compliance: "help_compliance"}
 
 
 @handler("help")

@@ -19,6 +19,9 @@ from messaging.replies import Reply
 CONTACTS_SHOWN = 5
 REMINDERS_SHOWN = 20
 LEADS_SHOWN = 20
+# The days a list of reminders may cover: a range said beyond them ("9999年12月31日") is cut to
+# them, so that its bounds stay datetimes in every time zone.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 
 
 def _day(moment: datetime, date_only: bool, ctx: HandlerContext) -> str:
@@ -62,8 +65,9 @@ def list_reminders(ctx: HandlerContext, intent: Intent) -> Reply:
     days = _range(str(intent.slots["when"]), ctx) if intent.slots.get("when") else None
     start = end = None
     if days is not None:
-        start = datetime.combine(days[0], time(0), ctx.tz)
-        end = datetime.combine(days[1] + timedelta(days=1), time(0), ctx.tz)
+        first, last = (min(max(day, FIRST_DAY), LAST_DAY) for day in days)
+        start = datetime.combine(first, time(0), ctx.tz)
+        end = datetime.combine(last + timedelta(days=1), time(0), ctx.tz)
     rows, total = reminders_of(session=ctx.session, staff_id=ctx.staff.id, start=start, end=end,
                                limit=REMINDERS_SHOWN)
     span = _span_label(days, ctx)

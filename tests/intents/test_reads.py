@@ -233,8 +233,8 @@ def test_without_exchange_margin_in_the_data_the_figure_is_said_unavailable(app,
 
 @pytest.mark.parametrize("login, expected, absent", [
     ("m1", ["张三最近联系记录", "我今天有哪些提醒", "我的线索"], ["同意 #12"]),
-    ("sup1", ["王芳这个月的业绩", "王芳的客户里风险度超过90%的", "同意 #12"], ["张三的风险测评62分"]),
-    ("risk1", ["交易所风险度超过100%的客户", "收到 #45"], ["王芳这个月的业绩", "新客户王大锤"]),
+    ("sup1", ["王芳这个月的业绩", "王芳名下一个月没联系的客户", "同意 #12"], ["张三的风险测评62分"]),
+    ("risk1", ["交易所风险度超过一百的客户", "收到 #45"], ["王芳这个月的业绩", "新客户王大锤"]),
     ("comp1", ["只读", "张三最近联系记录", "同意 #12"], ["今天下午拜访了张三", "新客户王大锤"]),
 ])
 def test_help_shows_each_role_what_it_can_ask(app, crm, testbot, login, expected, absent):
@@ -265,3 +265,8 @@ def test_a_compound_surname_asked_about_is_not_saved_as_a_visit(app, crm, testbo
         assert testbot.person("m1").send(question).text == "欧阳晓峰 还没有联系记录。"
     crm.expire_all()
     assert crm.scalar(select(Interaction)) is None
+
+
+def test_a_range_at_the_calendars_end_is_answered(app, reminders, testbot):
+    assert "You have no reminders (9999-12-31)" in testbot.person("m1").send("9999-12-31 my reminders").text
+    assert "You have no reminders (0001-01-01)" in testbot.person("m1").send("0001-01-01 my reminders").text
