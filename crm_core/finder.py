@@ -1,11 +1,11 @@
 """Client lists by condition (find_clients), always within what the asking person may see."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, exists, extract, func, or_, select
+from sqlalchemy import Float, Integer, and_, cast, exists, extract, func, literal, or_, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from crm_core.accounts import Account
@@ -27,8 +27,11 @@ class ClientFilter:
     birthday: str | None = None  # today | this_week | this_month | next_month
     opened_within_days: int | None = None
     top: int | None = None
+    exchange_risk_above: Decimal | None = None  # a percentage of exchange margin / equity
+    manager_id: int | None = None  # only this staff member's clients (a supervisor asking about one)
 
     def empty(self) -> bool:
+        """No condition at all (a manager alone is one: "王芳的客户")."""
         return all(v is None for v in vars(self).values())
 
     def out_of_range(self) -> str | None:
@@ -45,6 +48,7 @@ class ClientFilter:
 # What each number of a ClientFilter may be. Beyond these a question means nothing (a risk degree
 # of 10^20 %, 10^11 days) and dates or sums computed from it overflow.
 RANGES = {"risk_above": (0, 1000),  # percent; an account can stand well above 100%
+          "exchange_risk_above": (0, 1000),
           "available_below": (-10**15, 10**15),  # yuan
           "no_contact_days": (0, 36500), "no_trade_days": (0, 36500),  # 100 years
           "opened_within_days": (0, 36500),
@@ -57,6 +61,8 @@ class Found:
     risk_degree: Decimal | None  # the highest of the client's accounts, latest snapshot
     available: Decimal | None  # summed over the client's accounts
     last_contact: datetime | None
+    # The highest of the client's accounts, latest snapshot; filled when asked for (exchange_risk_above).
+    exchange_risk_degree: Decimal | None = None
 
 
 def latest_snapshots():
@@ -109,6 +115,10 @@ def find_clients(*, session: Session, staff: Staff, filters: ClientFilter, now: 
                   .where(Account.client_id == Client.id, MarginSnapshot.timestamp >= since,
                          MarginSnapshot.commission > 0))
         query = query.where(Client.accounts.any(), ~exists(traded))
+    if f.exchange_risk_above is not None:
+        query = query.where(exists(_exchange_risk_at_least(f.exchange_risk_above).where(Account.client_id == Client.id)))
+    if f.manager_id is not None:
+        query = query.where(Client.manager_id == f.manager_id)
     if f.tag:
         query = query.where(Client.tag_rows.any(ClientTag.tag == f.tag))
     if f.risk_level:
@@ -121,6 +131,8 @@ def find_clients(*, session: Session, staff: Staff, filters: ClientFilter, now: 
     if f.top:
         query = query.where(funds.c.risk.is_not(None)).order_by(funds.c.risk.desc(), Client.id)
         limit = min(limit, f.top)
+    elif f.exchange_risk_above is not None:
+        query = query.order_by(_highest_exchange_risk().desc(), Client.id)
     elif f.risk_above is not None:
         query = query.order_by(funds.c.risk.desc(), Client.id)
     elif f.birthday:
@@ -129,4 +141,48 @@ def find_clients(*, session: Session, staff: Staff, filters: ClientFilter, now: 
         query = query.order_by(Client.name, Client.id)
     rows = session.execute(query.limit(limit)).all()
     found = [Found(client, risk, available, at) for client, risk, available, at in rows]
+    if f.exchange_risk_above is not None:
+        found = _with_exchange_risk(session, found)
     return found, (min(total, f.top) if f.top else total)
+
+
+# 交易所风险度 = exchange_margin / balance (SPEC section 6). Snapshots from files and the API carry
+# exchange_margin; settlement statements do not (it stays NULL and such an account never matches).
+# The threshold is compared exactly: exchange_margin * 10000 >= balance * (percent * 100), both
+# sides integers on SQLite (where Fixed columns hold cents) and NUMERIC on PostgreSQL.
+def _exchange_risk_at_least(percent: Decimal):
+    snap, on_latest, newest = latest_snapshots()
+    hundredths = int((Decimal(percent) * 100).to_integral_value())
+    return (select(Account.id).join(newest, newest.c.account_id == Account.id).join(snap, on_latest)
+            .where(snap.exchange_margin.is_not(None), snap.balance > 0,
+                   type_coerce(snap.exchange_margin, Integer) * literal(10000, Integer)
+                   >= type_coerce(snap.balance, Integer) * literal(hundredths, Integer)))
+
+
+def _highest_exchange_risk():
+    """The client's highest exchange risk degree, as a float for ordering only (shown exactly)."""
+    snap, on_latest, newest = latest_snapshots()
+    return (select(func.max(cast(snap.exchange_margin, Float) / cast(snap.balance, Float)))
+            .select_from(Account).join(newest, newest.c.account_id == Account.id).join(snap, on_latest)
+            .where(Account.client_id == Client.id, snap.balance > 0).correlate(Client).scalar_subquery())
+
+
+def _with_exchange_risk(session: Session, found: list[Found]) -> list[Found]:
+    snap, on_latest, newest = latest_snapshots()
+    rows = session.execute(select(Account.client_id, snap).join(newest, newest.c.account_id == Account.id)
+                           .join(snap, on_latest).where(Account.client_id.in_([item.client.id for item in found])))
+    highest: dict[int, Decimal] = {}
+    for client_id, snapshot in rows:
+        degree = snapshot.exchange_risk_degree
+        if degree is not None and (client_id not in highest or degree > highest[client_id]):
+            highest[client_id] = degree
+    return [replace(item, exchange_risk_degree=highest.get(item.client.id)) for item in found]
+
+
+def has_exchange_margin(*, session: Session, staff: Staff) -> bool:
+    """Does any newest snapshot of the clients `staff` may see carry the exchange margin?"""
+    snap, on_latest, newest = latest_snapshots()
+    return session.scalar(select(exists(
+        select(snap.id).select_from(Account).join(newest, newest.c.account_id == Account.id).join(snap, on_latest)
+        .join(Client, Client.id == Account.client_id)
+        .where(snap.exchange_margin.is_not(None), visible_clients(staff))))) or False

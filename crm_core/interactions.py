@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, select
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from crm_core import audit
@@ -67,3 +67,11 @@ def log_interaction(*, session: Session, actor: Staff, client: Client, channel: 
 def last_interaction(*, session: Session, client_id: int) -> Interaction | None:
     return session.scalar(select(Interaction).where(Interaction.client_id == client_id)
                           .order_by(Interaction.occurred_at.desc(), Interaction.id.desc()).limit(1))
+
+
+def recent_interactions(*, session: Session, client_id: int, limit: int = 5) -> tuple[list[Interaction], int]:
+    """The client's newest interactions (at most `limit`), newest first, and how many there are."""
+    total = session.scalar(select(func.count(Interaction.id)).where(Interaction.client_id == client_id))
+    rows = session.scalars(select(Interaction).where(Interaction.client_id == client_id)
+                           .order_by(Interaction.occurred_at.desc(), Interaction.id.desc()).limit(limit))
+    return list(rows), total or 0

@@ -1,7 +1,7 @@
 """Leads: prospective clients registered from chat before they have an account."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crm_core import audit
@@ -10,6 +10,7 @@ from crm_core.clients import Client, Lifecycle
 from crm_core.db import cipher_of
 from crm_core.masking import masked
 from crm_core.staff import Staff
+from crm_core.visibility import visible_clients
 
 
 def find_duplicate_lead(*, session: Session, name: str, phone: str | None) -> Client | None:
@@ -35,3 +36,13 @@ def create_lead(*, session: Session, actor: Staff, name: str, phone: str | None 
     audit.record(session=session, actor=actor.login, action="lead.create", entity="client",
                  entity_id=client.id, details={"name": name}, source=source)
     return client
+
+
+def leads_of(*, session: Session, staff: Staff, limit: int = 20) -> tuple[list[Client], int]:
+    """The leads `staff` may see (a manager their own, a supervisor their team's), newest first,
+    and how many there are."""
+    where = (Client.lifecycle == Lifecycle.lead, visible_clients(staff))
+    total = session.scalar(select(func.count(Client.id)).where(*where))
+    rows = session.scalars(select(Client).where(*where).order_by(Client.created_at.desc(), Client.id.desc())
+                           .limit(limit))
+    return list(rows.unique()), total or 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, Text
+from sqlalchemy import Enum, ForeignKey, Index, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from crm_core import audit
@@ -53,3 +53,26 @@ def create_reminder(*, session: Session, actor, due_at: datetime, content: str, 
     audit.record(session=session, actor=actor.login, action="reminder.create", entity="reminder",
                  entity_id=reminder.id, details={"due_at": due_at.isoformat()}, source=source)
     return reminder
+
+
+# What a person's list of reminders shows: not yet due, or delivered but not marked done.
+OPEN = (ReminderStatus.pending, ReminderStatus.sent)
+
+
+def reminders_of(*, session: Session, staff_id: int, start: datetime | None = None, end: datetime | None = None,
+                 limit: int = 50) -> tuple[list[Reminder], int]:
+    """A person's reminders, earliest first, and how many there are: those due in [start, end)
+    when a range is given (delivered ones included: "what was I reminded of today"), else every
+    one still pending."""
+    where = [Reminder.staff_id == staff_id]
+    if start is None and end is None:
+        where.append(Reminder.status == ReminderStatus.pending)
+    else:
+        where.append(Reminder.status.in_(OPEN))
+        if start is not None:
+            where.append(Reminder.due_at >= start)
+        if end is not None:
+            where.append(Reminder.due_at < end)
+    total = session.scalar(select(func.count(Reminder.id)).where(*where))
+    rows = session.scalars(select(Reminder).where(*where).order_by(Reminder.due_at, Reminder.id).limit(limit))
+    return list(rows), total or 0

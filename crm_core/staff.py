@@ -68,3 +68,10 @@ def staff_by_platform_id(*, session: Session, platform: str, user_id: str) -> St
 
 def list_staff(*, session: Session) -> list[Staff]:
     return list(session.scalars(select(Staff).order_by(Staff.id)))
+
+
+def staff_named(*, session: Session, name: str) -> list[Staff]:
+    """Active staff whose name (or login) is `name`, as a person names a colleague in chat."""
+    name = name.strip()
+    return list(session.scalars(select(Staff).where(Staff.active.is_(True), (Staff.name == name) | (Staff.login == name))
+                                .order_by(Staff.id)))

@@ -42,3 +42,9 @@ def can_manage(*, staff: Staff, client: Client) -> bool:
         return True
     return (staff.role == Role.supervisor and staff.team_id is not None and client.manager is not None
             and client.manager.team_id == staff.team_id)
+def may_see_staff(*, asker: Staff, subject: Staff) -> bool:
+    """May `asker` see `subject`'s figures and client lists? Themselves; a supervisor the members
+    of their team; risk, compliance and admin everyone. A manager never another manager."""
+    if asker.id == subject.id or asker.role in SEES_ALL:
+        return True
+    return asker.role == Role.supervisor and asker.team_id is not None and subject.team_id == asker.team_id

@@ -18,7 +18,7 @@ ACTION = re.compile(
     rf"(?P<name>{HAN}{{2,3}}?)(?=打|通|发|聊|沟通|见|吃|说|谈|申请|开|转|的|走|报|降|调|约|微信|电话|回|一起|{PUNCT}|$)")
 QUESTION = re.compile(
     r"^(?:查一?下|看一?下|看看|查查|帮我查一?下|查询)?"
-    rf"(?P<name>{HAN}{{2,4}}?)(?=的|有没有|有|是|现在|目前|还|要|会|账户|资金|保证金|持仓|仓位|可用|风险|权益|手里|做了|测评|适当性|$)")
+    rf"(?P<name>{HAN}{{2,4}}?)(?=的|有没有|有|是|现在|目前|还|要|会|账户|资金|保证金|持仓|仓位|可用|风险|权益|手里|做了|测评|适当性|最近|上次|上一次|最后一次|多久|联系记录|$)")
 EN_NAME = r"(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)"
 EN = re.compile(r"\b(?:lead|prospect|for|of|about|with|visited|called|met|emailed|call|visit|email)[:\s]+" + EN_NAME)
 EN_LEAD = re.compile(r"\b(?:lead|prospect)[:\s]+" + EN_NAME)

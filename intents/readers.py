@@ -12,6 +12,7 @@ from intents.reading import BLANK, Reading
 from intents.slots_admin import ack_slots, approval_request_slots, decision_slots, kpi_slots
 from intents.slots_find import filters
 from intents.slots_update import client_update_slots, update_guess
+from intents.slots_read import reminder_range, subject
 from intents.slots_write import assessment_slots, lead_slots, log_slots, reminder_slots
 
 # reader(reading, client) -> slots; `client` is the mention the client slot was read from, if any.
@@ -44,6 +45,9 @@ SLOT_READERS.update({
     "log": lambda r, client: log_slots(r, client),
     # -- issue 13 item 4: update_client
     "client_update": lambda r, client: client_update_slots(r),
+    # -- issue 13 (reads)
+    "reminder_range": lambda r, client: reminder_range(r),
+    "subject": lambda r, client: subject(r),
 })
 
 # Which mention fills an intent's client slot.

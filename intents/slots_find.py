@@ -21,6 +21,9 @@ TOP = re.compile(rf"风险度?(?:最高|最大)的?\s*{G}|风险度?(?:排名|�
 TOP_DEFAULT = re.compile(r"风险度?(?:最高|最大)的(?:客户|几个)|riskiest clients|highest risk")
 RISK = re.compile(rf"(?:风险度|风险率|风险|risk(?: degree)?)\s*(?:都)?(?:超过了?|高于|大于|超|在|达到|above|over|>=?|≥|at least)?\s*"
                   rf"(?:百分之)?{N}\s*(?:%|以上|及以上|percent)?")
+# 交易所风险度 (exchange margin / equity), read before the client risk degree it contains.
+EXCHANGE_RISK = re.compile(rf"(?:交易所(?:的)?风险度?|交易所风险率|exchange risk(?: degree)?)\s*(?:都)?(?:超过了?|高于|大于|超|在|达到|above|over|>=?|≥|at least)?\s*"
+                           rf"(?:百分之)?{N}\s*(?:%|以上|及以上|percent)?")
 MARGIN_CALL = re.compile(r"追保的客户|要追保|需要追保|追保客户|margin call")
 AVAILABLE = re.compile(r"(?:可用资金|可用|available(?: funds)?)\s*(?:低于|少于|小于|不足|不到|below|under|less than|<)\s*")
 AVAILABLE_NEGATIVE = re.compile(r"可用(?:资金)?(?:为负|是负|小于0|negative)|negative available")
@@ -57,6 +60,10 @@ def filters(masked: str, tags: set[str]) -> dict[str, object]:
         rest = rest[:m.start()] + " " * (m.end() - m.start()) + rest[m.end():]
     elif TOP_DEFAULT.search(rest):
         found["top"] = 10
+    m = EXCHANGE_RISK.search(rest)
+    if m:
+        found["exchange_risk_above"] = as_json_number(number(m.group("n")))
+        rest = rest[:m.start()] + " " * (m.end() - m.start()) + rest[m.end():]
     m = RISK.search(rest)
     if m:
         found["risk_above"] = as_json_number(number(m.group("n")))
