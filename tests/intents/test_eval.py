@@ -136,6 +136,13 @@ def eval_index(tmp_path_factory):
     app.close()
 
 
+# (intent accuracy, slot accuracy, writes saved unconfirmed on a misreading) a set may not fall
+# below / rise above. heldout2's are a guard against regressions, a little under what it measured
+# when the model was first merged (91.0% intent, 88.1% slots, 1 such write; issue 13's goal is 97%,
+# 95% and 0): they are not a target anyone tunes towards.
+FLOORS = {"dev": (0.95, 0.90, 0), "heldout": (0.95, 0.90, 0), "heldout2": (0.89, 0.86, 1)}
+
+
 @pytest.mark.parametrize("name", SETS)
 def test_accuracy_on_the_evaluation_sets(name, eval_index):
     from intents.rules import RuleRecognizer
@@ -145,8 +152,11 @@ def test_accuracy_on_the_evaluation_sets(name, eval_index):
     misses = "\n".join(f"  {text!r}: want {want} {ws}, got {got} {gs}" for text, want, ws, got, gs in score.misses) \
         if name == "dev" else "\n".join(f"  {want} -> {got}: {n}" for (want, got), n in score.confusion.items()
                                        if want != got)
-    assert score.intent_accuracy >= 0.95, f"{name}: intent accuracy {score.intent_accuracy:.1%}\n{misses}"
-    assert score.slot_accuracy >= 0.90, f"{name}: slot accuracy {score.slot_accuracy:.1%}\n{misses}"
+    intent_floor, slot_floor, wrong_writes = FLOORS[name]
+    assert score.intent_accuracy >= intent_floor, f"{name}: intent accuracy {score.intent_accuracy:.1%}\n{misses}"
+    assert score.slot_accuracy >= slot_floor, f"{name}: slot accuracy {score.slot_accuracy:.1%}\n{misses}"
+    assert len(score.unconfirmed_wrong_writes) <= wrong_writes, \
+        f"{name}: {len(score.unconfirmed_wrong_writes)} writes would be saved unconfirmed on a misreading"
 
 
 def test_the_sets_are_big_enough_and_cover_the_catalog():
