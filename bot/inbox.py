@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Callable
@@ -25,6 +28,7 @@ from bot.delivery import Queue, plain
 from bot.events import ChatEvent
 from bot.pipeline import Transient, transient
 from crm_core import inbox
+from notifiers.outbox import process_alive as alive
 from intents.rules import language_of
 from messaging.replies import Reply
 
@@ -58,6 +62,8 @@ class Inbox:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inbox")
         self._people: dict[tuple[str, str], threading.Lock] = {}
         self._people_lock = threading.Lock()
+        # "host:pid:token", as the outbox's dispatcher: a restart takes back what a killed worker held.
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def route(self, platform: str, queue_for: Callable[[dict], Queue]) -> None:
         """How `platform` addresses an answer, from the route its adapter kept with the message."""
@@ -92,7 +98,7 @@ class Inbox:
         now = now or datetime.now(timezone.utc)
         try:
             with self.db.transaction() as session:
-                sealed = inbox.lease(session=session, row_id=row_id, now=now, hold=LEASE)
+                sealed = inbox.lease(session=session, row_id=row_id, now=now, hold=LEASE, worker=self.worker)
                 attempts = session.get(inbox.InboundMessage, row_id).attempts if sealed else 0
         except Exception as exc:
             if not transient(exc):
@@ -122,13 +128,17 @@ class Inbox:
         except Transient:
             return
 
-    def recover(self, now: datetime | None = None) -> int:
+    def recover(self, now: datetime | None = None, *, at_start: bool = False) -> int:
         """Answer the pending rows nobody holds (a killed worker's, a failed attempt's); returns how
-        many were answered."""
+        many were answered. At start, rows a killed process on this host held are taken back first."""
         now = now or datetime.now(timezone.utc)
         try:
             with self.db.transaction() as session:
-                rows = inbox.due(session=session, now=now, settle=SETTLE)
+                if at_start:
+                    freed = inbox.take_back(session=session, host=self.worker.split(":")[0], alive=alive)
+                    if freed:
+                        log.warning("took back %s messages held by a worker that is gone", freed)
+                rows = inbox.due(session=session, now=now, settle=timedelta(0) if at_start else SETTLE)
         except Exception as exc:
             if not transient(exc):
                 raise

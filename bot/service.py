@@ -153,7 +153,7 @@ class Service:
         for platform in registry.platforms():  # long connections (DingTalk Stream, Slack Socket Mode)
             platform.start(self)
         self.dispatcher.recover()  # what a killed predecessor had claimed goes out now
-        self.inbox.recover()  # what a killed predecessor had accepted is answered now
+        self.inbox.recover(at_start=True)  # what a killed predecessor had accepted is answered now
         self.reroute()  # what was queued where no platform was configured goes out now
         self.scheduler.start()
         log.info("service started; senders: %s", ", ".join(sorted(self.senders)) or "none")

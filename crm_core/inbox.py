@@ -15,6 +15,7 @@ and other events answered at once use `claim` in the answer's own transaction.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Callable
 
 from sqlalchemy import Integer, String, Text, UniqueConstraint, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +44,7 @@ class InboundMessage(Base):
     payload: Mapped[str | None] = mapped_column(Text)  # the sealed event while pending
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(160))  # "host:pid:token" of the worker holding it
 
 
 def claim(*, session: Session, platform: str, key: str, now: datetime) -> bool:
@@ -67,13 +69,13 @@ def accept(*, session: Session, platform: str, key: str, now: datetime, payload:
         return None
 
 
-def lease(*, session: Session, row_id: int, now: datetime, hold: timedelta) -> str | None:
+def lease(*, session: Session, row_id: int, now: datetime, hold: timedelta, worker: str | None = None) -> str | None:
     """Take a pending row for `hold` (no other worker takes it meanwhile): its payload, or None when
     it is answered or another worker holds it."""
     taken = session.execute(update(InboundMessage).where(
         InboundMessage.id == row_id, InboundMessage.status == PENDING,
         or_(InboundMessage.lease_until.is_(None), InboundMessage.lease_until < now),
-    ).values(lease_until=now + hold, attempts=InboundMessage.attempts + 1)).rowcount
+    ).values(lease_until=now + hold, attempts=InboundMessage.attempts + 1, claimed_by=worker)).rowcount
     if not taken:
         return None
     return session.scalar(select(InboundMessage.payload).where(InboundMessage.id == row_id))
@@ -84,7 +86,7 @@ def finish(*, session: Session, row_id: int, status: str = DONE) -> bool:
     was answered already (by a worker whose lease ran out before it finished): roll back then."""
     return bool(session.execute(update(InboundMessage).where(
         InboundMessage.id == row_id, InboundMessage.status == PENDING,
-    ).values(status=status, payload=None, lease_until=None)).rowcount)
+    ).values(status=status, payload=None, lease_until=None, claimed_by=None)).rowcount)
 
 
 def due(*, session: Session, now: datetime, settle: timedelta, limit: int = 100) -> list[int]:
@@ -94,6 +96,17 @@ def due(*, session: Session, now: datetime, settle: timedelta, limit: int = 100)
         InboundMessage.status == PENDING, InboundMessage.received_at < now - settle,
         or_(InboundMessage.lease_until.is_(None), InboundMessage.lease_until < now),
     ).order_by(InboundMessage.id).limit(limit)))
+
+
+def take_back(*, session: Session, host: str, alive: Callable[[str], bool]) -> int:
+    """Pending rows held by a worker process on this host that no longer runs (killed): free now,
+    rather than when their lease runs out. Returns how many."""
+    rows = session.scalars(select(InboundMessage).where(
+        InboundMessage.status == PENDING, InboundMessage.claimed_by.startswith(f"{host}:")))
+    gone = [row for row in rows if not alive(row.claimed_by.split(":")[1])]
+    for row in gone:
+        row.lease_until, row.claimed_by = None, None
+    return len(gone)
 
 
 def release(*, session: Session, platform: str, key: str) -> None:

@@ -27,7 +27,9 @@ from intents.types import Intent
 from messaging.replies import Choice, Reply
 
 YES = re.compile(r"^\s*(?:确认|确定|是的?|好的?|对的?|没问题|可以|保存|ok|okay|yes|y|confirm|sure)\s*[!！。.]*\s*$", re.I)
-NO = re.compile(r"^\s*(?:取消|不对|不用了?|不要|算了|不|否|no|n|cancel)\s*[!！。.]*\s*$", re.I)
+# 撤销/撤回 while a write waits for 确认 drops that write (the person means the one just shown),
+# rather than undoing the write saved before it.
+NO = re.compile(r"^\s*(?:取消|不对|不用了?|不要|算了|不|否|撤销|撤回|no|n|cancel|undo)\s*[!！。.]*\s*$", re.I)
 CONFIDENT = 0.8
 WAITING = ("pending", "confirm", "ask")
 EXCHANGE_MAX = 8  # messages kept of one exchange: the request and the latest answers

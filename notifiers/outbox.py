@@ -209,7 +209,7 @@ class Dispatcher:
         with self.db.transaction() as session:
             rows = session.scalars(select(OutboxMessage).where(
                 OutboxMessage.status == OutboxStatus.sending, OutboxMessage.claimed_by.startswith(f"{host}:")))
-            taken = [row for row in rows if not _alive(row.claimed_by.split(":")[1])]
+            taken = [row for row in rows if not process_alive(row.claimed_by.split(":")[1])]
             for row in taken:
                 row.status, row.next_attempt_at, row.claimed_by = OutboxStatus.pending, now, None
         if taken:
@@ -338,7 +338,7 @@ class Dispatcher:
                             row.id, row.channel, row.target, row.attempts, exc, row.next_attempt_at)
 
 
-def _alive(pid: str) -> bool:
+def process_alive(pid: str) -> bool:
     """Whether a process with this id runs on this host (signal 0 checks without sending)."""
     try:
         os.kill(int(pid), 0)

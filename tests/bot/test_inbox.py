@@ -138,3 +138,19 @@ def test_while_the_database_link_is_down_wecom_is_told_to_retry_and_nothing_is_c
         assert rows(app, InboundMessage.status == PENDING) == []
         service.inbox.close()
         app.close()
+
+
+def test_a_restart_takes_back_at_once_what_a_killed_worker_was_answering(app, wecom):
+    """A worker killed mid-answer holds its lease; the next process on the host sees the worker's
+    process is gone and answers the message at start, not a minute later."""
+    seed(app)
+    configure(app.settings, wecom)
+    dying = Service(app)
+    row = dying.inbox.accept(margin_question(8005))
+    with app.db.transaction() as session:  # the dying process's worker had leased it
+        assert lease(session=session, row_id=row, now=datetime.now(timezone.utc), hold=LEASE,
+                     worker=f"{dying.inbox.worker.split(':')[0]}:999999999:dead") is not None
+    restarted = Service(App(app.settings).ready())
+    assert restarted.inbox.recover() == 0  # held: the lease has a minute to run
+    assert restarted.inbox.recover(at_start=True) == 1
+    assert len(answers(wecom)) == 1

@@ -26,7 +26,8 @@ NOW = datetime.fromisoformat("2026-11-18T10:30:00+08:00")  # a Wednesday morning
 QUICK_START = ["张三的保证金还够吗", "他的持仓呢", "张伟的保证金", "李四的保证金", "我的风险预警"]
 # What a person types next to finish the exchange an example opens.
 FOLLOW_UPS = {"张伟的保证金": ["1"], "王总资金呢": ["1"], "新客户王大锤，电话13800001111，对原油期权感兴趣，朋友介绍": ["确认"],
-              "帮张三申请手续费优惠": ["1.2倍"], "request a margin adjustment for John Smith": ["15%"]}
+              "帮张三申请手续费优惠": ["1.2倍"], "request a margin adjustment for John Smith": ["15%"],
+              "给张三加个标签重点客户": ["确认"], "把张三手机号改成13800138000": ["确认"], "撤销刚才的记录": ["确认"]}
 # Nothing a README example may get back: not found, not understood, an internal error.
 BAD = ("没有找到", "没太明白", "抱歉，处理时出了问题", "不是您权限范围内", "No client named", "didn't get that",
        "something went wrong", "not a client you may see", "No alert #", "No approval request")

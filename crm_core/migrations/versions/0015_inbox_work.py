@@ -21,12 +21,14 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('payload', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('attempts', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('lease_until', UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('claimed_by', sa.String(length=160), nullable=True))
         batch_op.create_index(batch_op.f('ix_inbound_messages_status'), ['status'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('inbound_messages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inbound_messages_status'))
+        batch_op.drop_column('claimed_by')
         batch_op.drop_column('lease_until')
         batch_op.drop_column('attempts')
         batch_op.drop_column('payload')
