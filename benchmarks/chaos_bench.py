@@ -19,9 +19,8 @@ import os
 import random
 import signal
 import sys
-import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 

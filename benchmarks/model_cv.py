@@ -1,5 +1,5 @@
 """How the intent model and the rules combine (the thresholds in intents/rules.py), chosen by
-five-fold cross-validation on the training examples, the catalog's examples and the dev set: never
+five-fold cross-validation on the training examples and the catalog's examples: never
 on a held-out set.
 
     python benchmarks/model_cv.py        # needs scikit-learn (pip install -e ".[train]")
@@ -27,7 +27,7 @@ from intents.reading import Reading  # noqa: E402
 from intents.registry import PACKAGES, load_all  # noqa: E402
 from intents.rules import (DOUBT, DOUBTED, MODEL_ONLY, MODEL_SURE, OVERRULE, QUESTION,  # noqa: E402
                            RULES_DOUBTED, WORDS, RuleRecognizer)
-from intents.train import NOW, C, examples, names_index  # noqa: E402
+from bot.intent_training import NOW, C, examples, names_index  # noqa: E402
 
 K = 5
 

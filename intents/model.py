@@ -1,6 +1,6 @@
 """The statistical half of recognition (issue 13): a linear model over character n-grams of the
 message, trained from labelled examples kept as data (intents/training/*.yaml, the catalog's
-examples and the dev evaluation set) by `python -m intents.train`, which writes
+examples) by `python -m bot.intent_training`, which writes
 intents/model/intents.npz. Rasa's pipelines do the same (character n-gram counts and a linear
 classifier); ours reads the message as the rules do (intents/reading.py: names of known clients
 blanked, so a client's name never decides an intent), with digit runs folded to one symbol.

@@ -33,7 +33,7 @@ from intents.types import Intent
 GUESSED = 0.65
 FROM_CONTEXT = 0.8
 # The model and the rules (see the module's docstring), chosen by five-fold cross-validation on the
-# training examples and the dev set (benchmarks/model_cv.py; never on a held-out set). Every
+# training examples (benchmarks/model_cv.py; never on an evaluation set). Every
 # reading the model made or doubted stays below the dialog's CONFIDENT (0.8).
 MODEL_ONLY = 0.75  # the most a reading only the model made is worth
 MODEL_SURE = 0.3  # the model's probability at which it names an intent where the rules found none

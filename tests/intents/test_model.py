@@ -12,7 +12,7 @@ from intents.client_index import ClientIndex
 from intents.dialog import CONFIDENT
 from intents.model import MODEL_FILE, IntentModel, training_digest
 from intents.rules import RuleRecognizer
-from intents.train import sources
+from bot.intent_training import sources
 
 NOW = datetime(2026, 11, 18, 9, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -27,9 +27,9 @@ def index() -> ClientIndex:
 
 def test_the_shipped_model_was_trained_on_the_data_in_the_repository():
     """Edit intents/training/*.yaml, the catalog's examples or the dev set, and forget
-    `python -m intents.train`: this fails."""
-    assert MODEL_FILE.is_file(), "run python -m intents.train"
-    assert IntentModel.load().digest == training_digest(sources()), "the data changed: run python -m intents.train"
+    `python -m bot.intent_training`: this fails."""
+    assert MODEL_FILE.is_file(), "run python -m bot.intent_training"
+    assert IntentModel.load().digest == training_digest(sources()), "the data changed: run python -m bot.intent_training"
 
 
 @pytest.mark.parametrize("text, intent", [

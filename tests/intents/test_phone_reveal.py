@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from bot.logs import MaskPersonal
 from crm_core import audit
 from crm_core.clients import Client
-from crm_core.outbox import OutboxMessage, OutboxStatus
+from crm_core.outbox import OutboxStatus
 from crm_core.staff import Role, Staff
 from messaging.replies import Reply
 from notifiers.outbox import Dispatcher, enqueue

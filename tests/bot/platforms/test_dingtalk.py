@@ -369,7 +369,7 @@ def test_an_approval_card_clicked_by_a_stranger_stays_and_the_approvers_click_de
             gateway.push_card_click(track, "sup001", {"value": value})
         assert wait_for(lambda: robot_texts(fake, "sup001") and fake.card_updates
                         and [t for t in robot_texts(fake, "manager002") if "批准" in t])
-    assert robot_texts(fake, "manager003") == [f"没有找到您可审批的申请 #1。"]
+    assert robot_texts(fake, "manager003") == ["没有找到您可审批的申请 #1。"]
     assert card["openSpaceId"] == "dtv1.card//IM_ROBOT.sup001"
     [decided] = robot_texts(fake, "sup001")
     assert "已同意 #1" in decided and "已生效" in decided
