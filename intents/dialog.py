@@ -121,7 +121,9 @@ class Dialog:
         if isinstance(resumed, Reply):
             return None, _keep(ctx, exchange, resumed)
         intent = resumed or self.recognize(text)
-        if asked is not None and resumed is None and intent.name == "unknown":
+        # After a question (a reason, a missing detail) the message is its answer unless it is
+        # read confidently as a request of its own: a reading the model only guessed is an answer.
+        if asked is not None and resumed is None and (intent.name == "unknown" or intent.confidence < CONFIDENT):
             if NO.match(text):
                 return None, Reply(ctx.t("confirm_cancelled"))
             intent = resumed = _restore(asked, "context", asked.get("client_id"))

@@ -31,9 +31,16 @@ RUNS = re.compile(f"{BLANK}+")
 
 
 def model_text(r: Reading) -> str:
-    """What the model sees: the normalised message, known clients blanked to one symbol, numbers
-    to one digit (an amount or an account number is a shape, not a word)."""
-    return DIGITS.sub("0", RUNS.sub(CLIENT, r.masked))
+    """What the model sees: the normalised message, clients blanked to one symbol (known ones, and
+    where none is known the name the sentence's shape gives, so that a name the asker may not see
+    reads as any unknown name does), numbers to one digit (an amount or an account number is a
+    shape, not a word)."""
+    masked = r.masked
+    if r.known is None:
+        guessed = r.guess()
+        if guessed is not None and 0 <= guessed.start < guessed.end <= len(masked):
+            masked = masked[:guessed.start] + BLANK * (guessed.end - guessed.start) + masked[guessed.end:]
+    return DIGITS.sub("0", RUNS.sub(CLIENT, masked))
 
 
 def ngrams(text: str) -> list[str]:

@@ -110,6 +110,8 @@ def _decide(r: Reading, name: str, confidence: float) -> tuple[str, float]:
         return name, confidence
     if best == name:
         return name, confidence
+    if name != "unknown" and name not in table:  # an intent the model never saw (a plug-in's): the rules' call
+        return name, confidence
     if name == "unknown":
         return (best, min(p, MODEL_ONLY)) if best != "unknown" and p >= MODEL_SURE else (name, confidence)
     if p >= OVERRULE and table.get(name, 0.0) < RULES_DOUBTED:
