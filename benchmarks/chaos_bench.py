@@ -141,11 +141,7 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("BROKERBOT_TEST_PG_URL"))
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--keep", action="store_true")
-    args = parser.parse_args()
-    if not args.no_sqlite:
-        run("sqlite", None, args)
-    if args.pg:
-        run("postgresql", args.pg, args)
+    wb.each_database(run, parser.parse_args())
 
 
 if __name__ == "__main__":

@@ -93,11 +93,7 @@ def main() -> None:
     parser.add_argument("--per-route", type=int, default=1700)
     parser.add_argument("--pg", default=os.environ.get("BROKERBOT_TEST_PG_URL"))
     parser.add_argument("--no-sqlite", action="store_true")
-    args = parser.parse_args()
-    if not args.no_sqlite:
-        run("sqlite", None, args)
-    if args.pg:
-        run("postgresql", args.pg, args)
+    wb.each_database(run, parser.parse_args())
 
 
 if __name__ == "__main__":

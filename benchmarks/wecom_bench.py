@@ -601,6 +601,14 @@ def bench(label: str, pg_url: str | None, args) -> str:
         return res.sample
 
 
+def each_database(run, args) -> None:
+    """run(label, pg_url, args) on SQLite unless --no-sqlite, and on PostgreSQL when --pg is given."""
+    if not args.no_sqlite:
+        run("sqlite", None, args)
+    if args.pg:
+        run("postgresql", args.pg, args)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0)

@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 import threading
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Callable
@@ -28,7 +25,7 @@ from bot.delivery import Queue, plain
 from bot.events import ChatEvent
 from bot.pipeline import Transient, transient
 from crm_core import inbox
-from notifiers.outbox import process_alive as alive
+from notifiers.outbox import process_alive as alive, worker_identity
 from intents.rules import language_of
 from messaging.replies import Reply
 
@@ -62,8 +59,7 @@ class Inbox:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inbox")
         self._people: dict[tuple[str, str], threading.Lock] = {}
         self._people_lock = threading.Lock()
-        # "host:pid:token", as the outbox's dispatcher: a restart takes back what a killed worker held.
-        self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.worker = worker_identity()  # as the outbox's: a restart takes back what a killed worker held
 
     def route(self, platform: str, queue_for: Callable[[dict], Queue]) -> None:
         """How `platform` addresses an answer, from the route its adapter kept with the message."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -55,17 +54,6 @@ def training_digest(files: list[Path]) -> str:
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class Prediction:
-    name: str
-    probability: float
-    second: str
-    second_probability: float
-
-    def of(self, name: str, table: dict[str, float]) -> float:
-        return table.get(name, 0.0)
 
 
 class IntentModel:

@@ -179,7 +179,7 @@ class Dispatcher:
         self._again = False
         # "host:pid:token": the token tells this dispatcher's leases from another's in the same
         # process (several services in one process, as in tests); recover() reads the pid.
-        self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.worker = worker_identity()
 
     def _claim(self, session: Session, now: datetime) -> list[int]:
         due = (select(OutboxMessage.id).where(
@@ -336,6 +336,13 @@ class Dispatcher:
                 row.status, row.next_attempt_at = OutboxStatus.pending, now + wait
                 log.warning("outbox %s to %s:%s attempt %s failed (%s); retry at %s",
                             row.id, row.channel, row.target, row.attempts, exc, row.next_attempt_at)
+
+
+def worker_identity() -> str:
+    """"host:pid:token" of a worker holding leases: the token tells two workers of one process apart
+    (several services in one process, as in tests); a restart on the host reads the pid to take
+    back what a killed process held (process_alive)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def process_alive(pid: str) -> bool:
